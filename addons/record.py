@@ -1,0 +1,5 @@
+"""Record every HTTP exchange into SQLite: `mitmdump -s addons/record.py --set recorder_db=traffic.db`."""
+
+from recorder.capture import Recorder
+
+addons = [Recorder()]

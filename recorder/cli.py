@@ -1,0 +1,341 @@
+"""The `recorder` command line: thin typer commands that call the library, render, and set the exit code.
+
+Exit codes: 0 success; 1 findings at or above --fail-on; 2 usage or input errors (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from recorder import __version__, store
+from recorder.config import load_settings
+from recorder.errors import RecorderError
+
+app = typer.Typer(
+    name="recorder",
+    help="Learn API contracts from real HTTP traffic: record, infer, export, detect drift.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+DbOption = Annotated[Path, typer.Option("--db", help="The recorder database (SQLite file).")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="recorder.toml to read (default: ./recorder.toml or pyproject.toml)."),
+]
+
+
+def _time(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _open(db: Path):
+    return store.connect(db)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"contract-recorder {__version__}")
+        raise typer.Exit(0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# capture
+
+
+@app.command()
+def proxy(
+    upstream: Annotated[
+        str | None,
+        typer.Option("--upstream", help="Provider URL in reverse mode, e.g. http://127.0.0.1:8000."),
+    ] = None,
+    db: DbOption = Path("recorder.db"),
+    listen_host: Annotated[
+        str, typer.Option("--listen-host", help="Address to bind (loopback by default).")
+    ] = "127.0.0.1",
+    listen_port: Annotated[
+        int, typer.Option("--listen-port", help="Port to listen on (0: any free port).")
+    ] = 8080,
+    mode: Annotated[
+        str, typer.Option("--mode", help="reverse (in front of one provider) or regular (forward proxy).")
+    ] = "reverse",
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="Provider name (default: the upstream host).")
+    ] = None,
+    consumer_header: Annotated[
+        str,
+        typer.Option(
+            "--consumer-header",
+            help="Request header naming the consumer (fallback: User-Agent product, then client address).",
+        ),
+    ] = "X-Consumer",
+    include: Annotated[
+        str,
+        typer.Option("--include", help="Only record flows matching this mitmproxy filter, e.g. '~u /api/'."),
+    ] = "",
+    exclude: Annotated[
+        str, typer.Option("--exclude", help="Do not record flows matching this mitmproxy filter.")
+    ] = "",
+    max_body: Annotated[
+        int, typer.Option("--max-body", help="Bytes kept per body; larger bodies are stored truncated.")
+    ] = 1 << 20,
+    config: ConfigOption = None,
+    no_redact: Annotated[
+        bool,
+        typer.Option(
+            "--no-redact", help="Store secrets as they are. Explicit opt-out; never in shared staging."
+        ),
+    ] = False,
+    set_options: Annotated[
+        list[str] | None, typer.Option("--set", help="Extra mitmproxy option, name=value (repeatable).")
+    ] = None,
+) -> None:
+    """Run the recording proxy: consumers call it instead of the provider; every exchange is recorded."""
+    from recorder.proxy import ProxyConfig, RecordingProxy, parse_set_options
+
+    if max_body <= 0:
+        raise typer.BadParameter("must be a positive number of bytes", param_hint="--max-body")
+    if not 0 <= listen_port <= 65535:
+        raise typer.BadParameter("must be between 0 and 65535", param_hint="--listen-port")
+    load_settings(config)  # fail early on a bad config file
+    cfg = ProxyConfig(
+        db=db,
+        upstream=upstream,
+        mode=mode,
+        listen_host=listen_host,
+        listen_port=listen_port,
+        provider=provider,
+        consumer_header=consumer_header,
+        include=include,
+        exclude=exclude,
+        max_body=max_body,
+        config=config,
+        no_redact=no_redact,
+        mitmproxy_options=parse_set_options(set_options or []),
+    )
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("recorder").setLevel(logging.INFO)
+
+    def running(addrs: list[tuple[str, int]]) -> None:
+        where = ", ".join(f"http://{h}:{p}" for h, p in addrs)
+        target = f" -> {cfg.upstream}" if upstream else " (forward proxy)"
+        err.print(
+            f"recorder: listening on {where}{target}; recording into {db}"
+            + (" (redaction OFF)" if no_redact else "")
+        )
+
+    counters = RecordingProxy(cfg, on_running=running).run()
+    err.print(
+        f"recorder: stopped: {counters.get('recorded', 0)} recorded, {counters.get('dropped', 0)} dropped, "
+        f"{counters.get('errors', 0)} store errors"
+    )
+
+
+@app.command("import")
+def import_(
+    files: Annotated[
+        list[Path], typer.Argument(help="HAR files (.har) or mitmproxy flow files (mitmdump -w).")
+    ],
+    db: DbOption = Path("recorder.db"),
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="Provider name (default: each request's host).")
+    ] = None,
+    consumer_header: Annotated[str, typer.Option("--consumer-header")] = "X-Consumer",
+    max_body: Annotated[int, typer.Option("--max-body")] = 1 << 20,
+    config: ConfigOption = None,
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Store secrets as they are (explicit opt-out).")
+    ] = False,
+) -> None:
+    """Import HAR or mitmproxy flow files into the database, through the same redaction as the proxy."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from recorder.imports import import_files
+
+    settings = load_settings(config)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
+        task = bar.add_task("importing", total=None)
+        result = import_files(
+            db,
+            files,
+            settings,
+            provider=provider,
+            consumer_header=consumer_header,
+            max_body=max_body,
+            redact=not no_redact,
+            progress=lambda name, n: bar.update(task, advance=n, description=f"importing {Path(name).name}"),
+        )
+    for name, count in result["files"].items():
+        out.print(f"{name}: {count} exchanges")
+    out.print(
+        f"imported {result['recorded']} exchanges into {db}"
+        + (f" ({result['dropped']} lost to store errors)" if result["dropped"] else "")
+    )
+    if result["dropped"]:
+        raise RecorderError(f"{result['dropped']} exchanges could not be stored: {result.get('last_error')}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# reading
+
+
+@app.command()
+def stats(
+    db: DbOption = Path("recorder.db"),
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Counts: exchanges by consumer, status and provider; drops and store errors; time range."""
+    database = _open(db)
+    data = store.stats(database)
+    if as_json:
+        out.print_json(json.dumps(data, sort_keys=True))
+        return
+    out.print(f"database     {db}")
+    out.print(f"exchanges    {data['exchanges']:,}")
+    out.print(f"time range   {_time(data['first_seen'])} .. {_time(data['last_seen'])}")
+    out.print(
+        f"dropped      {data['dropped']:,}   store errors {data['store_errors']:,}   sessions {data['sessions']}"
+    )
+    if data["last_store_error"]:
+        out.print(f"last error   {data['last_store_error']}")
+    out.print(
+        f"failed exchanges (no response) {data['exchanges_with_errors']:,}   truncated bodies {data['truncated_bodies']:,}"
+    )
+    for title, key in (("consumer", "by_consumer"), ("status", "by_status"), ("provider", "by_provider")):
+        table = Table(title=None, show_edge=False, pad_edge=False)
+        table.add_column(title)
+        table.add_column("exchanges", justify="right")
+        for name, count in data[key].items():
+            table.add_row(name or "-", f"{count:,}")
+        out.print(table)
+
+
+@app.command()
+def endpoints(db: DbOption = Path("recorder.db")) -> None:
+    """Observed operations (method + path) with exchange counts and status codes."""
+    database = _open(db)
+    rows = store.endpoints(database)
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("method")
+    table.add_column("path")
+    table.add_column("exchanges", justify="right")
+    table.add_column("statuses")
+    for row in rows:
+        table.add_row(row["method"], row["path"], f"{row['count']:,}", ",".join(row["statuses"]))
+    out.print(table)
+
+
+@app.command()
+def show(
+    exchange_id: Annotated[int, typer.Argument(help="The exchange id (as printed in drift findings).")],
+    db: DbOption = Path("recorder.db"),
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print one recorded exchange (as stored: redacted)."""
+    database = _open(db)
+    ex = store.get_exchange(database, exchange_id)
+    if ex is None:
+        raise RecorderError(f"no exchange {exchange_id} in {db}.")
+    data = ex.model_dump(mode="json", exclude={"request_body", "response_body"})
+    data["request_body"] = _body_text(ex.request_body)
+    data["response_body"] = _body_text(ex.response_body)
+    if as_json:
+        out.print_json(json.dumps(data, sort_keys=True))
+        return
+    out.print(f"#{ex.id}  {_time(ex.started)}  {ex.consumer} -> {ex.provider}  {ex.duration_ms or 0:.1f} ms")
+    query = "&".join(f"{k}={v}" for k, vs in ex.query.items() for v in vs)
+    out.print(f"{ex.method} {ex.path}{'?' + query if query else ''} {ex.http_version}")
+    for k, v in ex.request_headers:
+        out.print(f"  {k}: {v}")
+    if data["request_body"]:
+        out.print(data["request_body"])
+    out.print(f"-> {ex.status if ex.status is not None else 'no response: ' + (ex.error or '')}")
+    for k, v in ex.response_headers:
+        out.print(f"  {k}: {v}")
+    if data["response_body"]:
+        out.print(data["response_body"])
+
+
+def _body_text(body: bytes | None) -> str | None:
+    if body is None:
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"<{len(body)} bytes of binary data>"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# demo
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the demo's database and exports.")
+    ] = Path("demo-out"),
+    requests: Annotated[int, typer.Option("--requests", help="Calls the demo consumers make.")] = 300,
+) -> None:
+    """Run the whole loop on a bundled provider on loopback: record through the proxy, then report."""
+    from recorder.demo.run import run_demo
+
+    result = run_demo(out_dir, lambda line: out.print(line), requests=requests)
+    data = result.extra["stats"]
+    out.print(f"consumers: {', '.join(f'{k} ({v})' for k, v in data['by_consumer'].items())}")
+    out.print(f"statuses: {', '.join(f'{k} ({v})' for k, v in data['by_status'].items())}")
+    for name, path in result.files.items():
+        out.print(f"{name}: {path}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry: run the app; user errors become one line on stderr and exit code 2."""
+    command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        code = command.main(args=args, prog_name="recorder", standalone_mode=False)
+    except RecorderError as exc:
+        _fail(str(exc), exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _fail("aborted.", 130)
+    except KeyboardInterrupt:
+        _fail("interrupted.", 130)
+    except typer.TyperException as exc:  # click usage errors: bad option, missing argument, bad value
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _fail(f"{message}{hint}", getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    message = " ".join(str(message).split())
+    sys.stderr.write(f"recorder: error: {message}\n")
+    sys.stderr.flush()
+    sys.exit(code)

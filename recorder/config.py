@@ -1,0 +1,89 @@
+"""Settings from `recorder.toml` or `[tool.recorder]` in `pyproject.toml`, with defaults that need no file."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+
+from recorder.errors import ConfigError
+from recorder.model import Frozen
+
+
+class RedactionSettings(Frozen):
+    """What to hide before anything is stored: extra names and patterns, names never to hide."""
+
+    enabled: bool = True
+    headers: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+    patterns: dict[str, str] = Field(default_factory=dict)
+
+
+class InferenceSettings(Frozen):
+    """Evidence thresholds: how many observations before a rule is asserted in a draft contract."""
+
+    min_required: int = 3
+    min_format: int = 3
+    min_enum: int = 10
+    max_enum: int = 24
+    low_confidence: int = 3
+    max_examples_bytes: int = 4096
+
+
+class Settings(Frozen):
+    """All settings; `source` names the file they came from, if any."""
+
+    redact: RedactionSettings = Field(default_factory=RedactionSettings)
+    infer: InferenceSettings = Field(default_factory=InferenceSettings)
+    paths: tuple[str, ...] = ()
+    source: str | None = None
+
+
+def load_settings(path: Path | str | None = None, cwd: Path | None = None) -> Settings:
+    """Read `path`, else `./recorder.toml`, else `[tool.recorder]` of `./pyproject.toml`, else defaults."""
+    cwd = cwd or Path.cwd()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist.")
+        data = _read_toml(path)
+        if path.name == "pyproject.toml":
+            data = data.get("tool", {}).get("recorder", {})
+        return _settings(data, path)
+    candidate = cwd / "recorder.toml"
+    if candidate.is_file():
+        return _settings(_read_toml(candidate), candidate)
+    pyproject = cwd / "pyproject.toml"
+    if pyproject.is_file():
+        section = _read_toml(pyproject).get("tool", {}).get("recorder")
+        if section is not None:
+            return _settings(section, pyproject)
+    return Settings()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}.") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}.") from None
+
+
+def _settings(data: dict[str, Any], path: Path) -> Settings:
+    try:
+        settings = Settings.model_validate({**data, "source": str(path)})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: setting '{where}': {first['msg']}.") from None
+    for name, pattern in settings.redact.patterns.items():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"{path}: redact pattern '{name}' is not a valid regex: {exc}.") from None
+    return settings

@@ -1,0 +1,105 @@
+"""HAR 1.2 files -> raw records for the store (bodies in HAR are already decoded)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from recorder.errors import ImportFileError
+from recorder.sink import RawRecord
+
+
+def read_har(path: Path) -> list[dict[str, Any]]:
+    """The entries of a HAR file; a clear error when it is not one."""
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise ImportFileError(f"{path}: cannot read: {exc.strerror}.") from None
+    except (ValueError, RecursionError) as exc:
+        raise ImportFileError(f"{path}: not a HAR file (invalid JSON: {exc}).") from None
+    if not isinstance(data, dict) or not isinstance(data.get("log"), dict):
+        raise ImportFileError(f"{path}: not a HAR file (no top-level 'log' object).")
+    entries = data["log"].get("entries")
+    if not isinstance(entries, list):
+        raise ImportFileError(f"{path}: not a HAR file ('log.entries' is missing or not a list).")
+    return entries
+
+
+def records_from_har(path: Path) -> Iterator[RawRecord]:
+    """One raw record per HAR entry; an entry that is not well formed stops with its index."""
+    for index, entry in enumerate(read_har(path)):
+        try:
+            yield _record(entry)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ImportFileError(
+                f"{path}: entry {index} is not a valid HAR entry ({type(exc).__name__}: {exc})."
+            ) from None
+
+
+def _record(entry: dict[str, Any]) -> RawRecord:
+    req = entry["request"]
+    resp = entry.get("response") or {}
+    url = urlsplit(req["url"])
+    started = datetime.fromisoformat(entry["startedDateTime"].replace("Z", "+00:00")).timestamp()
+    total_ms = float(entry.get("time") or 0.0)
+    status = int(resp.get("status") or 0) or None
+    req_headers = [(h["name"].encode(), str(h["value"]).encode()) for h in req.get("headers", [])]
+    resp_headers = [(h["name"].encode(), str(h["value"]).encode()) for h in resp.get("headers", [])]
+    req_body = _post_data(req.get("postData"))
+    resp_body = _content(resp.get("content"))
+    path = url.path or "/"
+    if url.query:
+        path = f"{path}?{url.query}"
+    uid = hashlib.sha1(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()
+    error = resp.get("_error") or (None if status else "no response")
+    return RawRecord(
+        uid=uid,
+        started=started,
+        ended=started + total_ms / 1000.0 if total_ms >= 0 else None,
+        client=str(entry.get("_clientAddress") or entry.get("clientIPAddress") or ""),
+        method=req["method"].upper(),
+        scheme=url.scheme or "http",
+        host=url.hostname or "",
+        port=url.port or (443 if url.scheme == "https" else 80),
+        path=path,
+        http_version=req.get("httpVersion") or "HTTP/1.1",
+        request_headers=req_headers,
+        request_body=req_body,
+        status=status,
+        response_headers=resp_headers,
+        response_body=resp_body,
+        error=error,
+        source="har",
+        bodies_decoded=True,
+    )
+
+
+def _post_data(post: dict[str, Any] | None) -> bytes | None:
+    if not post:
+        return None
+    if post.get("text") is not None:
+        return str(post["text"]).encode("utf-8")
+    params = post.get("params")
+    if params:
+        from urllib.parse import urlencode
+
+        return urlencode([(p["name"], p.get("value", "")) for p in params]).encode()
+    return None
+
+
+def _content(content: dict[str, Any] | None) -> bytes | None:
+    if not content or content.get("text") is None:
+        return None
+    text = content["text"]
+    if content.get("encoding") == "base64":
+        try:
+            return base64.b64decode(text)
+        except ValueError as exc:
+            raise ValueError(f"response content is not valid base64: {exc}") from None
+    return str(text).encode("utf-8")

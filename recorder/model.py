@@ -1,0 +1,235 @@
+"""The one internal model: recorded exchanges, contracts (observed or documented) and findings.
+
+Every adapter converts into these values: traffic and HAR/flow files into `Exchange`, OpenAPI and Pact files
+and observed evidence into `Contract`; exports, drift and diff are computed from `Contract` values.
+Schemas inside a contract are plain JSON Schema 2020-12 dicts (type arrays for nullability).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class Frozen(BaseModel):
+    """Base for all models: immutable values that reject unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Exchange(Frozen):
+    """One recorded HTTP request/response pair (already redacted), as stored in the `exchanges` table."""
+
+    id: int | None = None
+    uid: str
+    started: float
+    duration_ms: float | None = None
+    consumer: str = ""
+    provider: str = ""
+    method: str
+    scheme: str = "http"
+    host: str = ""
+    port: int = 0
+    path: str
+    query: dict[str, list[str]] = Field(default_factory=dict)
+    http_version: str = "HTTP/1.1"
+    request_headers: list[tuple[str, str]] = Field(default_factory=list)
+    request_content_type: str | None = None
+    request_body: bytes | None = None
+    request_size: int = 0
+    request_truncated: bool = False
+    status: int | None = None
+    response_headers: list[tuple[str, str]] = Field(default_factory=list)
+    response_content_type: str | None = None
+    response_body: bytes | None = None
+    response_size: int = 0
+    response_truncated: bool = False
+    error: str | None = None
+    source: str = "proxy"
+
+    def request_header(self, name: str) -> str | None:
+        """The first request header called `name` (case-insensitive), or None."""
+        return _header(self.request_headers, name)
+
+    def response_header(self, name: str) -> str | None:
+        """The first response header called `name` (case-insensitive), or None."""
+        return _header(self.response_headers, name)
+
+    def json_body(self, which: Literal["request", "response"]) -> Any:
+        """The body parsed as JSON, or `NOT_JSON` when it is absent, truncated or not JSON."""
+        body = self.request_body if which == "request" else self.response_body
+        ctype = self.request_content_type if which == "request" else self.response_content_type
+        truncated = self.request_truncated if which == "request" else self.response_truncated
+        if not body or truncated or not is_json_media_type(ctype):
+            return NOT_JSON
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            return NOT_JSON
+
+
+class _NotJson:
+    def __repr__(self) -> str:
+        return "NOT_JSON"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOT_JSON: Any = _NotJson()
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    lname = name.lower()
+    for key, value in headers:
+        if key.lower() == lname:
+            return value
+    return None
+
+
+def media_type(content_type: str | None) -> str | None:
+    """The bare media type of a Content-Type header: `application/json; charset=utf-8` -> `application/json`."""
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """True for `application/json`, `application/problem+json`, `text/json` and the like."""
+    mt = media_type(content_type)
+    return bool(mt) and (mt.endswith("/json") or mt.endswith("+json"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Contracts
+
+
+class Evidence(Frozen):
+    """How sure we are of an element: seen `count` times out of `total` observations, when and by whom."""
+
+    count: int = 0
+    total: int = 0
+    first_seen: str | None = None
+    last_seen: str | None = None
+    consumers: tuple[str, ...] = ()
+    confidence: Literal["high", "low"] = "high"
+
+    def to_json(self) -> dict[str, Any]:
+        """The `x-evidence` form used in exports."""
+        data: dict[str, Any] = {"seen": self.count, "of": self.total}
+        if self.first_seen:
+            data["firstSeen"] = self.first_seen
+        if self.last_seen:
+            data["lastSeen"] = self.last_seen
+        if self.consumers:
+            data["consumers"] = list(self.consumers)
+        if self.confidence != "high":
+            data["confidence"] = self.confidence
+        return data
+
+
+class Parameter(Frozen):
+    """A path, query, header or cookie parameter."""
+
+    name: str
+    location: Literal["path", "query", "header", "cookie"]
+    required: bool = False
+    schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
+    evidence: Evidence | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Body(Frozen):
+    """A body of one media type; `schema` is None for opaque media types."""
+
+    media_type: str
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    example: Any = None
+    evidence: Evidence | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Response(Frozen):
+    """The responses of one status code (`200`, `404`, `4XX` or `default`)."""
+
+    status: str
+    description: str = ""
+    headers: tuple[Parameter, ...] = ()
+    bodies: tuple[Body, ...] = ()
+    evidence: Evidence | None = None
+
+
+class Operation(Frozen):
+    """One method + path template, with what it takes and what it answers."""
+
+    method: str
+    path: str
+    operation_id: str | None = None
+    summary: str | None = None
+    parameters: tuple[Parameter, ...] = ()
+    request_bodies: tuple[Body, ...] = ()
+    request_body_required: bool = False
+    responses: tuple[Response, ...] = ()
+    security: tuple[str, ...] = ()
+    deprecated: bool = False
+    evidence: Evidence | None = None
+
+    @property
+    def key(self) -> str:
+        """`GET /users/{userId}`."""
+        return f"{self.method.upper()} {self.path}"
+
+    def response(self, status: str) -> Response | None:
+        """The response declared for `status`, else its `NXX` class, else `default`."""
+        by_status = {r.status: r for r in self.responses}
+        return by_status.get(status) or by_status.get(f"{status[:1]}XX") or by_status.get("default")
+
+
+class Contract(Frozen):
+    """A whole API contract, observed or documented."""
+
+    title: str = "API"
+    version: str = "0.0.0"
+    provider: str | None = None
+    consumer: str | None = None
+    servers: tuple[str, ...] = ()
+    operations: tuple[Operation, ...] = ()
+    security_schemes: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    source: str = "observed"
+
+    def operation(self, method: str, path: str) -> Operation | None:
+        """The operation with this method and template, or None."""
+        for op in self.operations:
+            if op.method == method.lower() and op.path == path:
+                return op
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Findings
+
+Severity = Literal["breaking", "warning", "info"]
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "breaking": 2}
+
+
+class Finding(Frozen):
+    """One difference between observed traffic (or a new contract) and a documented (or old) contract."""
+
+    kind: str
+    severity: Severity
+    operation: str
+    location: str = ""
+    message: str = ""
+    expected: Any = None
+    observed: Any = None
+    count: int = 0
+    first_seen: str | None = None
+    last_seen: str | None = None
+    consumers: tuple[str, ...] = ()
+    examples: tuple[int, ...] = ()

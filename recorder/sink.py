@@ -1,0 +1,384 @@
+"""The store side of capture: raw records in, redacted rows out, written in batches.
+
+The proxy process only copies references out of each flow (`RawRecord`) and pipes them here; this module
+decodes bodies, applies redaction and writes to SQLite. It runs as a child process of the proxy
+(`python -m recorder.sink`, so its CPU work never holds the proxy's GIL) and in-process for `recorder import`.
+
+Frames on the pipe are length-prefixed pickles of lists of `RawRecord`s or of `("counters", {...})` messages
+from the proxy. Events go back on stdout as JSON lines: `{"event": "error", ...}`, `{"event": "summary", ...}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import sqlite3
+import struct
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple
+from urllib.parse import parse_qsl, urlsplit
+
+from recorder.config import RedactionSettings
+from recorder.decode import DecodeError, decode_body
+from recorder.errors import RecorderError
+from recorder.redact import Redactor
+from recorder.store import connect, insert_rows, rows_json, start_session, update_session
+
+DEFAULT_MAX_BODY = 1 << 20
+FRAME_HEADER = struct.Struct(">I")
+
+
+class RawRecord(NamedTuple):
+    """What the proxy copies out of a flow: references only, no decoding (cheap on the event loop)."""
+
+    uid: str
+    started: float
+    ended: float | None
+    client: str
+    method: str
+    scheme: str
+    host: str
+    port: int
+    path: str
+    http_version: str
+    request_headers: Sequence[tuple[bytes, bytes]]
+    request_body: bytes | None
+    status: int | None
+    response_headers: Sequence[tuple[bytes, bytes]]
+    response_body: bytes | None
+    error: str | None
+    source: str = "proxy"
+    request_body_missing: bool = False
+    response_body_missing: bool = False
+    request_size: int = -1
+    response_size: int = -1
+    bodies_decoded: bool = False  # HAR bodies come decoded: do not apply Content-Encoding again
+
+    def trimmed(self, keep: int) -> RawRecord:
+        """The same record with bodies cut to `keep` bytes (their full sizes remembered)."""
+        req, resp = self.request_body, self.response_body
+        if (req is None or len(req) <= keep) and (resp is None or len(resp) <= keep):
+            return self
+        return self._replace(
+            request_body=req[:keep] if req is not None else None,
+            response_body=resp[:keep] if resp is not None else None,
+            request_size=len(req) if req is not None else 0,
+            response_size=len(resp) if resp is not None else 0,
+        )
+
+
+@dataclass
+class RowBuilder:
+    """Turns raw records into redacted `exchanges` rows."""
+
+    provider: str | None = None
+    consumer_header: str = "x-consumer"
+    max_body: int = DEFAULT_MAX_BODY
+    redactor: Redactor = field(default_factory=Redactor)
+
+    def row(self, rec: RawRecord) -> tuple[Any, ...]:
+        """The row (in `EXCHANGE_COLUMNS` order) for one record."""
+        red = self.redactor
+        req_headers = [(_text(k), _text(v)) for k, v in rec.request_headers]
+        resp_headers = [(_text(k), _text(v)) for k, v in rec.response_headers]
+        split = urlsplit(rec.path if rec.path.startswith("/") else "/" + rec.path)
+        path = split.path or "/"
+        query: dict[str, list[str]] = {}
+        for key, value in parse_qsl(split.query, keep_blank_values=True):
+            query.setdefault(key, []).append(value)
+        consumer = self._consumer(req_headers, rec.client)
+        req_ct = _header(req_headers, "content-type")
+        resp_ct = _header(resp_headers, "content-type")
+        req_size = rec.request_size if rec.request_size >= 0 else len(rec.request_body or b"")
+        resp_size = rec.response_size if rec.response_size >= 0 else len(rec.response_body or b"")
+        req_enc = None if rec.bodies_decoded else _header(req_headers, "content-encoding")
+        resp_enc = None if rec.bodies_decoded else _header(resp_headers, "content-encoding")
+        req_body, req_trunc = self._body(rec.request_body, req_enc)
+        resp_body, resp_trunc = self._body(rec.response_body, resp_enc)
+        req_trunc = req_trunc or req_size > len(rec.request_body or b"")
+        resp_trunc = resp_trunc or resp_size > len(rec.response_body or b"")
+        if red.enabled:
+            req_headers = red.headers(req_headers)
+            resp_headers = red.headers(resp_headers)
+            query = red.query(query)
+            path = red.path(path)
+            req_body = red.body(req_body, req_ct)
+            resp_body = red.body(resp_body, resp_ct)
+        duration = (rec.ended - rec.started) * 1000.0 if rec.ended and rec.started else None
+        return (
+            rec.uid,
+            rec.started,
+            round(duration, 3) if duration is not None else None,
+            consumer,
+            self.provider or rec.host,
+            rec.method.upper(),
+            rec.scheme,
+            rec.host,
+            rec.port,
+            path,
+            rows_json(query) if query else None,
+            rec.http_version,
+            rows_json(req_headers),
+            req_ct,
+            req_body,
+            req_size,
+            int(req_trunc or rec.request_body_missing),
+            rec.status,
+            rows_json(resp_headers) if rec.status is not None else None,
+            resp_ct,
+            resp_body,
+            resp_size,
+            int(resp_trunc or rec.response_body_missing),
+            rec.error,
+            rec.source,
+        )
+
+    def _consumer(self, headers: list[tuple[str, str]], client: str) -> str:
+        value = _header(headers, self.consumer_header)
+        if value:
+            return value.strip()[:128]
+        agent = _header(headers, "user-agent")
+        if agent:
+            product = agent.split()[0].split("/")[0].strip()
+            if product:
+                return product[:128]
+        return client
+
+    def _body(self, raw: bytes | None, encoding: str | None) -> tuple[bytes | None, bool]:
+        if not raw:
+            return (b"" if raw == b"" else None), False
+        try:
+            return decode_body(raw, encoding, self.max_body)
+        except DecodeError:
+            return raw[: self.max_body], len(raw) > self.max_body
+
+
+def _text(value: bytes | str) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Writing
+
+
+@dataclass
+class Counters:
+    """What a capture session did: recorded, dropped (queue full, store failure), store errors."""
+
+    recorded: int = 0
+    dropped: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    last_error_at: float | None = None
+    dropped_upstream: int = 0  # drops counted by the proxy process before records reached us
+    duplicates: int = 0  # records already stored (same uid), e.g. a file imported twice
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "recorded": self.recorded,
+            "dropped": self.dropped + self.dropped_upstream,
+            "errors": self.errors,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+        }
+
+
+class StoreWriter:
+    """Writes batches of raw records to one database; survives store failures by counting the loss."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        builder: RowBuilder,
+        session: dict[str, Any],
+        emit: Any = None,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.builder = builder
+        self.session = session
+        self.counters = Counters()
+        self._emit = emit or (lambda event: None)
+        self._db = None
+        self._inode: int | None = None
+        self._burst_logged_at = 0.0
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            self._db = connect(self.db_path, create=True)
+            self._inode = os.stat(self.db_path).st_ino
+            start_session(self._db, self.session)
+        except (RecorderError, sqlite3.Error, OSError) as exc:
+            self._db = None
+            self._fail(str(exc), 0)
+
+    def write(self, records: Sequence[RawRecord]) -> None:
+        """Redact and insert one batch in one transaction; on failure count the batch as dropped."""
+        rows = []
+        for rec in records:
+            try:
+                rows.append(self.builder.row(rec))
+            except Exception as exc:  # a record we cannot build must not stop the others
+                self._fail(f"cannot build exchange for {rec.method} {rec.path[:80]}: {exc}", 1)
+        if not rows:
+            return
+        if self._db is None or self._vanished():
+            self._reopen()
+        if self._db is None:
+            self._fail(self.counters.last_error or "database unavailable", len(rows))
+            return
+        try:
+            with self._db.atomic():
+                written = insert_rows(self._db, rows)
+                self.counters.recorded += written
+                self.counters.duplicates += len(rows) - written
+                update_session(self._db, self.session["id"], self.counters.as_dict())
+        except sqlite3.Error as exc:
+            self._fail(f"cannot write to {self.db_path}: {exc}", len(rows))
+            self._close()
+
+    def _vanished(self) -> bool:
+        try:
+            return os.stat(self.db_path).st_ino != self._inode
+        except OSError:
+            return True
+
+    def _reopen(self) -> None:
+        self._close()
+        self._open()
+
+    def _close(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+        self._db = None
+
+    def _fail(self, message: str, lost: int) -> None:
+        now = time.time()
+        self.counters.errors += 1
+        self.counters.dropped += lost
+        self.counters.last_error = message
+        self.counters.last_error_at = now
+        if now - self._burst_logged_at > 10.0:  # once per burst
+            self._burst_logged_at = now
+            self._emit({"event": "error", "message": message, "dropped": self.counters.dropped})
+
+    def close(self) -> dict[str, Any]:
+        """Store the final counters and close; returns them."""
+        summary = {**self.counters.as_dict(), "ended": time.time()}
+        if self._db is None or self._vanished():
+            self._reopen()
+        if self._db is not None:
+            try:
+                update_session(self._db, self.session["id"], summary)
+            except sqlite3.Error:
+                pass
+        self._close()
+        return summary
+
+
+def write_all(writer: StoreWriter, records: Iterable[RawRecord], batch: int = 500) -> None:
+    """Write records in batches."""
+    chunk: list[RawRecord] = []
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) >= batch:
+            writer.write(chunk)
+            chunk = []
+    if chunk:
+        writer.write(chunk)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The child process
+
+
+def read_frames(stream: BinaryIO) -> Iterable[Any]:
+    """Unpickle length-prefixed frames until EOF."""
+    while True:
+        head = _read_exact(stream, FRAME_HEADER.size)
+        if head is None:
+            return
+        (size,) = FRAME_HEADER.unpack(head)
+        body = _read_exact(stream, size)
+        if body is None:
+            return
+        yield pickle.loads(body)
+
+
+def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
+    chunks = []
+    remaining = size
+    while remaining:
+        chunk = stream.read(remaining)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def encode_frame(payload: Any) -> bytes:
+    """A length-prefixed pickle frame."""
+    body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    return FRAME_HEADER.pack(len(body)) + body
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry of the child process started by the capture addon."""
+    parser = argparse.ArgumentParser(prog="python -m recorder.sink")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--settings", required=True, help="JSON: provider, consumer_header, max_body, redact")
+    parser.add_argument("--session", required=True, help="JSON: the session row")
+    args = parser.parse_args(argv)
+    settings = json.loads(args.settings)
+    session = json.loads(args.session)
+    out = sys.stdout
+
+    def emit(event: dict[str, Any]) -> None:
+        out.write(json.dumps(event) + "\n")
+        out.flush()
+
+    builder = RowBuilder(
+        provider=settings.get("provider"),
+        consumer_header=(settings.get("consumer_header") or "x-consumer").lower(),
+        max_body=int(settings.get("max_body") or DEFAULT_MAX_BODY),
+        redactor=Redactor(RedactionSettings.model_validate(settings.get("redact") or {})),
+    )
+    writer = StoreWriter(Path(args.db), builder, session, emit=emit)
+    emit({"event": "ready"})
+    for frame in read_frames(sys.stdin.buffer):
+        if isinstance(frame, tuple) and frame and frame[0] == "counters":
+            writer.counters.dropped_upstream = int(frame[1].get("dropped", 0))
+            continue
+        writer.write([RawRecord(*rec) for rec in frame])
+    emit({"event": "summary", **writer.close()})
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy decides when we stop: EOF on stdin
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(main())
