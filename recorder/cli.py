@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,10 +133,15 @@ def proxy(
         no_redact=no_redact,
         mitmproxy_options=parse_set_options(set_options or []),
     )
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    root = logging.getLogger()
+    root.addHandler(logging.NullHandler())  # startup errors become our one-line message, not log lines
+    root.setLevel(logging.WARNING)
     logging.getLogger("recorder").setLevel(logging.INFO)
 
     def running(addrs: list[tuple[str, int]]) -> None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(handler)
         where = ", ".join(f"http://{h}:{p}" for h, p in addrs)
         target = f" -> {cfg.upstream}" if upstream else " (forward proxy)"
         err.print(
@@ -331,6 +337,10 @@ def main(argv: list[str] | None = None) -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         _fail(f"{message}{hint}", getattr(exc, "exit_code", 2))
+    except Exception as exc:  # a bug of ours: still one line, with a way to get the traceback
+        if os.environ.get("RECORDER_DEBUG"):
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (set RECORDER_DEBUG=1 to see the traceback)", 2)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -129,6 +129,9 @@ class RecordingProxy:
         master.addons.add(self.recorder, self._lifecycle)
         try:
             updates: dict[str, Any] = {
+                # Connect upstream when a request arrives, so an unreachable provider becomes a recorded
+                # failed exchange (and a 502 for the client) rather than a silently closed connection.
+                "connection_strategy": "lazy",
                 "recorder_db": str(cfg.db),
                 "recorder_provider": cfg.provider or "",
                 "recorder_consumer_header": cfg.consumer_header,

@@ -248,9 +248,12 @@ class StoreWriter:
         try:
             with self._db.atomic():
                 written = insert_rows(self._db, rows)
-                self.counters.recorded += written
-                self.counters.duplicates += len(rows) - written
-                update_session(self._db, self.session["id"], self.counters.as_dict())
+                pending = self.counters.as_dict()
+                pending["recorded"] += written
+                update_session(self._db, self.session["id"], pending)
+            # counted only once committed: a failed commit is a drop, never both
+            self.counters.recorded += written
+            self.counters.duplicates += len(rows) - written
         except sqlite3.Error as exc:
             self._fail(f"cannot write to {self.db_path}: {exc}", len(rows))
             self._close()
@@ -381,4 +384,6 @@ if __name__ == "__main__":  # pragma: no cover
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy decides when we stop: EOF on stdin
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if hasattr(signal, "SIGXFSZ"):  # a full disk / file size limit must be an error we count, not our death
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     sys.exit(main())
