@@ -7,9 +7,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from support import serve  # noqa: E402
+from support import serve
 
-from recorder.demo.provider import ShopServer  # noqa: E402
+from recorder.demo.provider import ShopServer
 
 
 @pytest.fixture(scope="session")

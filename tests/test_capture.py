@@ -130,9 +130,8 @@ def test_sigterm_right_after_the_last_response_loses_nothing(tmp_path, shop):
     url = proxy.wait_ready()
     paths = [f"/api/v1/users/{i % 400 + 1}" for i in range(total)]
     limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
-    with httpx.Client(limits=limits, timeout=60) as client:
-        with concurrent.futures.ThreadPoolExecutor(16) as pool:
-            statuses = list(pool.map(lambda p: client.get(url + p).status_code, paths))
+    with httpx.Client(limits=limits, timeout=60) as client, concurrent.futures.ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(lambda p: client.get(url + p).status_code, paths))
     assert statuses.count(200) == total
     assert proxy.stop(signal.SIGTERM) == 0
     assert db_rows(db, "SELECT count(*) FROM exchanges") == [(total,)]
@@ -179,7 +178,7 @@ def test_vanished_database_is_reported_and_traffic_keeps_flowing(tmp_path, shop)
             assert client.get(proxy.url + "/api/v1/health").status_code == 200
             time.sleep(0.05)
     assert "dropped" in proxy.stderr
-    summary = [line for line in proxy.stderr.splitlines() if "stopped:" in line][0]
+    summary = next(line for line in proxy.stderr.splitlines() if "stopped:" in line)
     dropped = int(summary.split(" dropped")[0].split()[-1])
     assert dropped >= 50
     recorded_after = db_rows(db, "SELECT count(*) FROM exchanges")[0][0]
