@@ -26,7 +26,7 @@ Fields
     values), with `/[]` marking array items on the way (`/data/[]/id`). `$ref`s are followed; `allOf`
     members are merged; `oneOf`/`anyOf` branches are merged into one set of fields (a field of any branch
     is a field); `writeOnly` properties are left out (they never appear in responses); recursion stops at a
-    `$ref` already being expanded. A field is a property or a map value;
+    `$ref` already being expanded (that node keeps its own type, but gets no fields). A field is a property or a map value;
     array items and the body root are not fields, but their types count (see types).
     field_recall = |published ∩ exported| / |published|, field_precision = |∩| / |exported|,
     field_f1 = harmonic mean, all over (operation, status, pointer) keys.
@@ -81,32 +81,34 @@ MAX_ALTERNATIVES = 64
 # documents
 
 
-def _deref(doc: dict[str, Any], node: Any, chain: frozenset[str]) -> tuple[Any, frozenset[str]]:
-    """Follow `$ref`s; returns (target, chain + refs followed). A ref already in `chain` is a cycle: None."""
+def _deref(doc: dict[str, Any], node: Any, chain: frozenset[str]) -> tuple[Any, frozenset[str], bool]:
+    """Follow `$ref`s: (target, chain + refs followed, cycle). A ref already in `chain` is a cycle."""
     hops = 0
     while isinstance(node, dict) and "$ref" in node:
         ref = node["$ref"]
-        if ref in chain:
-            return None, chain
+        cycle = ref in chain
         chain = chain | {ref}
         target: Any = doc
         if not ref.startswith("#"):
-            return {}, chain  # external refs are not followed: an unconstrained schema
+            return {}, chain, False  # external refs are not followed: an unconstrained schema
         for part in ref[1:].lstrip("/").split("/") if ref != "#" else []:
             part = part.replace("~1", "/").replace("~0", "~")
             target = target.get(part) if isinstance(target, dict) else None
             if target is None:
-                return {}, chain
+                return {}, chain, False
         siblings = {k: v for k, v in node.items() if k != "$ref"}
         node = {**target, **siblings} if siblings and isinstance(target, dict) else target
         hops += 1
-        if hops > 64:
-            return None, chain
-    return node, chain
+        if cycle or hops > 64:
+            return node, chain, True
+    return node, chain, False
 
 
 def _resolve(doc: dict[str, Any], node: Any) -> Any:
     return _deref(doc, node, frozenset())[0]
+
+
+SCALAR_KEYS = ("type", "nullable", "x-nullable", "format", "enum", "const")
 
 
 def _base_path(doc: dict[str, Any]) -> str:
@@ -229,9 +231,12 @@ def _expand(
     doc: dict[str, Any], schema: Any, chain: frozenset[str], depth: int = 0
 ) -> list[tuple[dict, frozenset]]:
     """A schema as a list of plain alternatives (no $ref/allOf/oneOf/anyOf at the top), with their ref chains."""
-    schema, chain = _deref(doc, schema, chain)
-    if schema is None:
-        return [({"x-cycle": True}, chain)]
+    schema, chain, cycle = _deref(doc, schema, chain)
+    if cycle and isinstance(schema, dict):  # recursion: keep the node's own type, do not descend again
+        alt = {k: v for k, v in schema.items() if k in SCALAR_KEYS}
+        if "type" not in alt and ("properties" in schema or "additionalProperties" in schema):
+            alt["type"] = "object"
+        return [(alt, chain)]
     if not isinstance(schema, dict):
         return [({} if schema is True else {"not": {}}, chain)]
     if depth > 8:
