@@ -69,7 +69,7 @@ TARGETS = {
 class Proxy:
     """`recorder proxy` as a subprocess in front of `upstream`; stderr collected by a reader thread."""
 
-    def __init__(self, upstream: str, db: Path, provider: str) -> None:
+    def __init__(self, upstream: str, db: Path, provider: str, extra: list[str] | None = None) -> None:
         args = [
             "proxy",
             "--upstream",
@@ -80,6 +80,7 @@ class Proxy:
             str(db),
             "--provider",
             provider,
+            *(extra or []),
         ]
         self.proc = subprocess.Popen(
             [*RECORDER, *args],
@@ -134,7 +135,7 @@ def record(spec: dict[str, Any], name: str, workdir: Path, args: argparse.Namesp
     provider = FakeProvider(spec, seed=args.seed)
     provider.start()
     out: dict[str, Any] = {"db": str(db), "provider": provider}
-    proxy = Proxy(provider.url, db, name)
+    proxy = Proxy(provider.url, db, name, args.proxy_arg)
     try:
         url = proxy.wait_ready()
         if url is None:
@@ -280,6 +281,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--no-traffic", action="store_true", help="With --against self/degraded: skip recording."
+    )
+    parser.add_argument(
+        "--proxy-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="Extra argument for `recorder proxy` (repeatable), e.g. --proxy-arg=--no-redact.",
     )
     parser.add_argument("--keep", action="store_true", help="Keep the databases and exports.")
     parser.add_argument(
