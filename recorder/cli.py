@@ -11,7 +11,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +20,7 @@ from rich.table import Table
 from recorder import __version__, store
 from recorder.config import load_settings
 from recorder.errors import RecorderError
+from recorder.observed import ObservedOptions, observed_contract
 
 app = typer.Typer(
     name="recorder",
@@ -238,18 +239,32 @@ def stats(
 
 
 @app.command()
-def endpoints(db: DbOption = Path("recorder.db")) -> None:
-    """Observed operations (method + path) with exchange counts and status codes."""
+def endpoints(
+    db: DbOption = Path("recorder.db"),
+    provider: ProviderOption = None,
+    config: ConfigOption = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Concrete paths as recorded, without templating.")
+    ] = False,
+) -> None:
+    """Observed operations (method + path template) with exchange counts and status codes."""
     database = _open(db)
-    rows = store.endpoints(database)
-    table = Table(show_edge=False, pad_edge=False)
-    table.add_column("method")
-    table.add_column("path")
-    table.add_column("exchanges", justify="right")
-    table.add_column("statuses")
-    for row in rows:
-        table.add_row(row["method"], row["path"], f"{row['count']:,}", ",".join(row["statuses"]))
-    out.print(table)
+    if raw:
+        rows = [(r["method"], r["path"], r["count"], r["statuses"]) for r in store.endpoints(database)]
+    else:
+        contract = observed_contract(database, _options(config, provider)).contract
+        rows = [
+            (
+                op.method.upper(),
+                op.path,
+                op.evidence.count if op.evidence else 0,
+                [r.status for r in op.responses],
+            )
+            for op in contract.operations
+        ]
+    width = max((len(p) for _, p, _, _ in rows), default=10)
+    for method, path, count, statuses in rows:
+        out.print(f"{method:<7} {path:<{width}}  {count:>9,}  {','.join(statuses)}")
 
 
 @app.command()
@@ -290,6 +305,153 @@ def _body_text(body: bytes | None) -> str | None:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         return f"<{len(body)} bytes of binary data>"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# inference and export
+
+export_app = typer.Typer(
+    help="Write draft contracts learned from the recorded traffic.", no_args_is_help=True
+)
+app.add_typer(export_app, name="export")
+
+ProviderOption = Annotated[
+    str | None,
+    typer.Option("--provider", help="Provider to export (needed when the database holds several)."),
+]
+EvidenceOption = Annotated[
+    bool,
+    typer.Option(
+        "--evidence/--no-evidence",
+        help="Annotate elements with x-evidence (counts, first/last seen, consumers).",
+    ),
+]
+
+
+def _options(
+    config: Path | None, provider: str | None, evidence: bool = True, version: str | None = None
+) -> ObservedOptions:
+    settings = load_settings(config)
+    kw: dict[str, Any] = {"provider": provider, "evidence": evidence}
+    if version:
+        kw["version"] = version
+    return ObservedOptions.from_settings(settings, **kw)
+
+
+@export_app.command("openapi")
+def export_openapi(
+    db: DbOption = Path("recorder.db"),
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="File to write: .yaml/.yml or .json.")
+    ] = Path("openapi.yaml"),
+    provider: ProviderOption = None,
+    openapi_version: Annotated[
+        str, typer.Option("--openapi-version", help="3.1 (default) or 3.0 (with nullable).")
+    ] = "3.1",
+    evidence: EvidenceOption = True,
+    examples: Annotated[
+        bool, typer.Option("--examples/--no-examples", help="Include examples from (redacted) observations.")
+    ] = True,
+    version: Annotated[str | None, typer.Option("--version", help="info.version of the contract.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Export the observed contract as OpenAPI 3.1 (or 3.0)."""
+    from recorder.exports import export_openapi as run
+
+    if openapi_version not in ("3.0", "3.1"):
+        raise typer.BadParameter("use 3.0 or 3.1", param_hint="--openapi-version")
+    contract = run(
+        _open(db),
+        output,
+        _options(config, provider, evidence, version),
+        version=openapi_version,
+        examples=examples,
+    )
+    out.print(
+        f"wrote {output}: OpenAPI {openapi_version}, {len(contract.operations)} operations of {contract.provider}"
+    )
+
+
+@export_app.command("pact")
+def export_pact(
+    db: DbOption = Path("recorder.db"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the pact files.")] = Path(
+        "pacts"
+    ),
+    consumer: Annotated[str | None, typer.Option("--consumer", help="Only this consumer's pact.")] = None,
+    provider: ProviderOption = None,
+    pact_version: Annotated[
+        int, typer.Option("--pact-version", help="Pact specification: 3 (default) or 4.")
+    ] = 3,
+    config: ConfigOption = None,
+) -> None:
+    """Export one Pact file per consumer-provider pair."""
+    from recorder.exports import export_pacts
+
+    if pact_version not in (3, 4):
+        raise typer.BadParameter("use 3 or 4", param_hint="--pact-version")
+    written = export_pacts(
+        _open(db), output, _options(config, provider), version=pact_version, consumer=consumer
+    )
+    for name, path in written.items():
+        out.print(f"wrote {path} (consumer {name})")
+    if not written:
+        raise RecorderError("no pact written: no consumer has replayable interactions.")
+
+
+@export_app.command("jsonschema")
+def export_jsonschema(
+    db: DbOption = Path("recorder.db"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the schema files.")] = Path(
+        "schemas"
+    ),
+    provider: ProviderOption = None,
+    evidence: EvidenceOption = True,
+    config: ConfigOption = None,
+) -> None:
+    """Export one JSON Schema (2020-12) per operation body."""
+    from recorder.exports import export_jsonschema as run
+
+    written = run(_open(db), output, _options(config, provider, evidence))
+    out.print(f"wrote {len(written)} schemas into {output}")
+
+
+@app.command()
+def summarize(
+    db: DbOption = Path("recorder.db"),
+    rederive: Annotated[
+        bool,
+        typer.Option("--rederive", help="Rebuild all evidence from the raw exchanges (after a rule change)."),
+    ] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep summarising new exchanges as they are recorded.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", help="Seconds between rounds with --follow.")
+    ] = 2.0,
+) -> None:
+    """Update the evidence summaries that exports read (done automatically; explicit for re-derivation)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from recorder.summarize import catch_up
+    from recorder.summarize import rederive as rebuild
+
+    database = _open(db)
+    if follow:
+        from recorder.summarize import follow as run_follow
+
+        run_follow(database, interval)
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
+        task = bar.add_task("summarising", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        count = rebuild(database, progress) if rederive else catch_up(database, progress=progress)
+    out.print(f"{'re-derived' if rederive else 'summarised'} {count:,} exchanges")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 from recorder.config import RedactionSettings
 from recorder.decode import DecodeError, decode_body
 from recorder.errors import RecorderError
+from recorder.paths import path_shape
 from recorder.redact import Redactor
 from recorder.store import connect, insert_rows, rows_json, start_session, update_session
 
@@ -137,6 +138,7 @@ class RowBuilder:
             int(resp_trunc or rec.response_body_missing),
             rec.error,
             rec.source,
+            path_shape(path)[0],
         )
 
     def _consumer(self, headers: list[tuple[str, str]], client: str) -> str:

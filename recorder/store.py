@@ -48,6 +48,7 @@ EXCHANGE_COLUMNS = (
     "response_truncated",
     "error",
     "source",
+    "shape",
 )
 INSERT_EXCHANGE = (
     f"INSERT OR IGNORE INTO exchanges ({', '.join(EXCHANGE_COLUMNS)}) "
@@ -87,11 +88,12 @@ def _initial(db: sqlite_utils.Database) -> None:
             response_size INTEGER NOT NULL DEFAULT 0,
             response_truncated INTEGER NOT NULL DEFAULT 0,
             error TEXT,
-            source TEXT NOT NULL DEFAULT 'proxy'
+            source TEXT NOT NULL DEFAULT 'proxy',
+            shape TEXT
         );
         CREATE INDEX IF NOT EXISTS exchanges_started ON exchanges (started);
         CREATE INDEX IF NOT EXISTS exchanges_consumer ON exchanges (consumer, started);
-        CREATE INDEX IF NOT EXISTS exchanges_operation ON exchanges (provider, method, path);
+        CREATE INDEX IF NOT EXISTS exchanges_operation ON exchanges (provider, method, shape);
         CREATE TABLE IF NOT EXISTS sessions (
             id TEXT PRIMARY KEY,
             started REAL NOT NULL,
@@ -107,6 +109,16 @@ def _initial(db: sqlite_utils.Database) -> None:
             last_error_at REAL
         );
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE IF NOT EXISTS summaries (
+            provider TEXT NOT NULL,
+            method TEXT NOT NULL,
+            shape TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            first_seen REAL,
+            last_seen REAL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (provider, method, shape)
+        );
         """
     )
 

@@ -1,0 +1,323 @@
+"""Path-template inference: concrete paths -> `/users/{userId}/orders/{orderId}`.
+
+Two steps. `path_shape` is local and cheap (run as exchanges are summarised): segments that are ids on
+their own (integers, UUIDs, hashes, dates, prefixed or opaque ids) become typed placeholders
+(`/users/42` -> `/users/{int}`). `template_paths` is global (run at export over all shapes seen): sibling
+literal segments that behave alike (same continuations, same response fields) become a slug parameter
+(`/repos/octocat/hello-world` + `/repos/torvalds/linux` + ... -> `/repos/{repoSlug}/{repoSlug2}`), while
+constant siblings (`/users/me`, `/pets/findByStatus`) and version segments (`api`, `v1`, `v2.1`) stay literal.
+Pinned templates from the configuration win over both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote
+
+PARAM_KINDS = ("int", "uuid", "hex", "date", "datetime", "prefixed", "opaque", "email", "slug")
+
+_INT = re.compile(r"-?\d{1,40}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+_HEX = re.compile(
+    r"(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,128}|(?=[0-9A-F]*\d)(?=[0-9A-F]*[A-F])[0-9A-F]{12,128}"
+)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}-\d{2}|\d{8}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+_PREFIXED = re.compile(r"[a-z]{1,12}_[A-Za-z0-9]{6,}")
+_OPAQUE = re.compile(r"[A-Za-z0-9_-]{10,}")
+_UPPER_ID = re.compile(r"[A-Z][A-Z0-9]{6,}")
+_EMAIL = re.compile(r"[^@/\s]+@[^@/\s]+\.[A-Za-z]{2,}")
+_VERSION = re.compile(r"(?i)v\d+(?:[._]\d+)*(?:(alpha|beta|rc)\d*)?|\d+\.\d+(?:\.\d+)?")
+_CAMEL = re.compile(r"[a-z]+(?:[A-Z][a-z0-9]+)+")
+RESERVED = frozenset(
+    {
+        "api", "rest", "me", "self", "current", "mine", "search", "count", "latest", "new", "all", "default",
+        "bulk", "batch", "export", "import", "stats", "summary", "list", "find", "query", "status", "health",
+        "healthz", "readyz", "livez", "metrics", "info", "config", "settings", "login", "logout", "token",
+        "oauth", "auth", "public", "private", "admin", "internal", "v", "graphql", "upload", "download",
+    }
+)  # fmt: skip
+
+
+def segment_kind(segment: str) -> str | None:
+    """The id kind of one decoded path segment, or None for a literal: `42` -> `int`, `users` -> None."""
+    if not segment:
+        return None
+    if _VERSION.fullmatch(segment) or segment.lower() in RESERVED:
+        return None
+    c0 = segment[0]
+    if c0.isdigit() or c0 == "-":
+        if _INT.fullmatch(segment):
+            return "int"
+        if _DATETIME.fullmatch(segment):
+            return "datetime"
+        if _DATE.fullmatch(segment):
+            return "date"
+    if len(segment) in (32, 36) and _UUID.fullmatch(segment):
+        return "uuid"
+    if len(segment) >= 7 and _HEX.fullmatch(segment):
+        return "hex"
+    if (
+        "_" in segment
+        and _PREFIXED.fullmatch(segment)
+        and any(ch.isdigit() or ch.isupper() for ch in segment.split("_", 1)[1])
+    ):
+        return "prefixed"
+    if "@" in segment and _EMAIL.fullmatch(segment):
+        return "email"
+    if len(segment) >= 10 and _OPAQUE.fullmatch(segment) and _looks_random(segment):
+        return "opaque"
+    if len(segment) >= 7 and _UPPER_ID.fullmatch(segment) and sum(ch.isdigit() for ch in segment) >= 2:
+        return "opaque"
+    return None
+
+
+def _looks_random(segment: str) -> bool:
+    """Mixed case with digits (base62/base64 ids such as `4iV5W9uYEdYUVa79Axb7Rh`), not words or slugs."""
+    has_digit = any(ch.isdigit() for ch in segment)
+    has_upper = any(ch.isupper() for ch in segment)
+    has_lower = any(ch.islower() for ch in segment)
+    if not (has_digit and has_upper and has_lower):
+        return False
+    return not _CAMEL.fullmatch(segment)
+
+
+def split_path(path: str) -> list[str]:
+    """Decoded segments of a path: `/a/b%20c/` -> `['a', 'b c']` (a trailing slash is ignored)."""
+    return [unquote(s) for s in path.split("/") if s != ""]
+
+
+def _encode_literal(segment: str) -> str:
+    return quote(segment, safe="-._~!$&'()*+,;=:@")
+
+
+def path_shape(path: str) -> tuple[str, list[str]]:
+    """Typed placeholders for id segments: `/users/42/orders` -> (`/users/{int}/orders`, `['42']`)."""
+    parts = []
+    values = []
+    for segment in split_path(path):
+        kind = segment_kind(segment)
+        if kind is None:
+            parts.append(_encode_literal(segment))
+        else:
+            parts.append("{" + kind + "}")
+            values.append(segment)
+    return "/" + "/".join(parts), values
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Global templating
+
+
+@dataclass
+class ShapeInfo:
+    """What templating knows about one (method, shape): its count and a fingerprint of its response fields."""
+
+    method: str
+    shape: str
+    count: int = 1
+    fields: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Node:
+    children: dict[str, _Node] = field(default_factory=dict)
+    here: list[ShapeInfo] = field(default_factory=list)  # shapes ending at this node
+    literals: set[str] = field(default_factory=set)  # literal values merged into a slug node
+
+    def add(self, segments: Sequence[str], info: ShapeInfo) -> None:
+        node = self
+        for seg in segments:
+            node = node.children.setdefault(seg, _Node())
+        node.here.append(info)
+
+    def infos(self, prefix: tuple[str, ...] = ()) -> Iterable[tuple[tuple[str, ...], ShapeInfo]]:
+        for info in self.here:
+            yield prefix, info
+        for seg, child in self.children.items():
+            yield from child.infos((*prefix, seg))
+
+    def merge(self, other: _Node) -> None:
+        self.here.extend(other.here)
+        self.literals |= other.literals
+        for seg, child in other.children.items():
+            if seg in self.children:
+                self.children[seg].merge(child)
+            else:
+                self.children[seg] = child
+
+
+@dataclass(frozen=True)
+class Template:
+    """A learned path template and, for each parameter, its kind (`int`, `uuid`, `slug`...)."""
+
+    path: str
+    params: tuple[tuple[str, str], ...]  # (name, kind) in path order
+
+
+MIN_SIBLINGS = 3
+
+
+def template_paths(
+    shapes: Iterable[ShapeInfo],
+    pinned: Sequence[str] = (),
+    min_siblings: int = MIN_SIBLINGS,
+) -> dict[tuple[str, str], Template]:
+    """Map each (method, shape) to its template; pinned templates (`/files/{path}`) apply first."""
+    shapes = list(shapes)
+    result: dict[tuple[str, str], Template] = {}
+    pins = [_compile_pin(p) for p in pinned]
+    free: list[ShapeInfo] = []
+    for info in shapes:
+        pin = next((p for p in pins if p[1](info.shape)), None)
+        if pin is not None:
+            result[(info.method, info.shape)] = pin[0]
+        else:
+            free.append(info)
+    root = _Node()
+    for info in free:
+        root.add(info.shape.strip("/").split("/") if info.shape != "/" else [], info)
+    _collapse(root, min_siblings)
+    for segments, info in root.infos():
+        result[(info.method, info.shape)] = _name(segments)
+    return result
+
+
+def _compile_pin(pin: str) -> tuple[Template, Callable[[str], bool]]:
+    segments = [s for s in pin.split("/") if s]
+    params = tuple((s[1:-1], "pinned") for s in segments if s.startswith("{") and s.endswith("}"))
+    pattern = "/" + "/".join(
+        "[^/]+" if s.startswith("{") else re.escape(_encode_literal(s)) for s in segments
+    )
+    regex = re.compile(pattern)
+    return Template("/" + "/".join(segments), params), lambda shape: bool(regex.fullmatch(shape))
+
+
+def _collapse(node: _Node, min_siblings: int) -> None:
+    literal = [seg for seg in node.children if not seg.startswith("{")]
+    if len(literal) >= min_siblings:
+        for group in _cluster(node, literal):
+            if len(group) >= min_siblings:
+                merged = _Node(literals=set(group))
+                for seg in group:
+                    merged.merge(node.children.pop(seg))
+                if "{slug}" in node.children:
+                    node.children["{slug}"].merge(merged)
+                else:
+                    node.children["{slug}"] = merged
+    for child in node.children.values():
+        _collapse(child, min_siblings)
+
+
+def _is_candidate(segment: str) -> bool:
+    """Literal segments that could be values; words like `me`, `findByStatus`, `v2` never are."""
+    low = unquote(segment).lower()
+    if low in RESERVED or _VERSION.fullmatch(segment):
+        return False
+    return not _CAMEL.fullmatch(unquote(segment))
+
+
+def _skeleton(child: _Node, shared: set[tuple[int, str]]) -> dict[str, tuple[set[str], set[str]]]:
+    """The continuations below a child: suffix path (private literals as `*`) -> (methods, response fields)."""
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    for suffix, info in child.infos():
+        key = "/".join(
+            seg if seg.startswith("{") or (i, seg) in shared else "*" for i, seg in enumerate(suffix)
+        )
+        methods, fields = out.setdefault(key, (set(), set()))
+        methods.add(info.method)
+        fields |= info.fields
+    return out
+
+
+def _cluster(node: _Node, literal: list[str]) -> list[list[str]]:
+    """Group sibling literals whose subtrees continue alike and whose responses carry the same fields."""
+    candidates = [seg for seg in literal if _is_candidate(seg)]
+    counts: dict[tuple[int, str], int] = {}
+    for seg in candidates:
+        seen = {(i, s) for suffix, _ in node.children[seg].infos() for i, s in enumerate(suffix)}
+        for item in seen:
+            counts[item] = counts.get(item, 0) + 1
+    shared = {item for item, c in counts.items() if c >= 2}
+    skeletons = {seg: _skeleton(node.children[seg], shared) for seg in candidates}
+    order = sorted(candidates, key=lambda s: (-sum(i.count for _, i in node.children[s].infos()), s))
+    clusters: list[tuple[list[str], dict[str, tuple[set[str], set[str]]]]] = []
+    for seg in order:
+        skel = skeletons[seg]
+        for members, union in clusters:
+            if _compatible(skel, union, len(members)):
+                members.append(seg)
+                for key, (methods, fields) in skel.items():
+                    m, f = union.setdefault(key, (set(), set()))
+                    m |= methods
+                    f |= fields
+                break
+        else:
+            clusters.append(([seg], {k: (set(m), set(f)) for k, (m, f) in skel.items()}))
+    return [sorted(members) for members, _ in clusters]
+
+
+def _compatible(
+    skel: dict[str, tuple[set[str], set[str]]], union: dict[str, tuple[set[str], set[str]]], size: int
+) -> bool:
+    common = set(skel) & set(union)
+    if not common:
+        return False
+    scores = []
+    for key in common:
+        mine, theirs = skel[key][1], union[key][1]
+        if mine and theirs:
+            scores.append(len(mine & theirs) / len(mine | theirs))
+        elif mine or theirs:
+            scores.append(0.0)  # JSON on one side only: different things
+    if scores:
+        return sum(scores) / len(scores) >= 0.5
+    # no response fields to compare (204s, binary): only the path structure speaks
+    return len(common) >= max(1, len(set(skel) | set(union)) // 2)
+
+
+def _singular(word: str) -> str:
+    w = unquote(word)
+    w = re.sub(r"[^A-Za-z0-9]+(.)", lambda m: m.group(1).upper(), w)
+    w = re.sub(r"[^A-Za-z0-9]", "", w)
+    if not w:
+        return "param"
+    if w[0].isdigit():
+        w = "p" + w
+    w = w[0].lower() + w[1:]
+    lower = w.lower()
+    if lower.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if lower.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return w[:-2]
+    if lower.endswith("s") and not lower.endswith(("ss", "us", "is")) and len(w) > 3:
+        return w[:-1]
+    return w
+
+
+_SUFFIX = {"slug": "Slug", "date": "Date", "datetime": "Time", "email": "Email"}
+
+
+def _name(segments: Sequence[str]) -> Template:
+    """Give parameters names from the segment before them: `users/{int}` -> `{userId}`."""
+    parts: list[str] = []
+    params: list[tuple[str, str]] = []
+    used: set[str] = set()
+    last_literal = ""
+    for seg in segments:
+        if seg.startswith("{") and seg.endswith("}"):
+            kind = seg[1:-1]
+            base = _singular(last_literal) if last_literal else "param"
+            name = base + _SUFFIX.get(kind, "Id")
+            unique, n = name, 2
+            while unique in used:
+                unique, n = f"{name}{n}", n + 1
+            used.add(unique)
+            params.append((unique, kind))
+            parts.append("{" + unique + "}")
+        else:
+            parts.append(seg)
+            last_literal = seg
+    return Template("/" + "/".join(parts), tuple(params))
