@@ -109,6 +109,10 @@ def response_fields(summary: OperationSummary) -> frozenset[str]:
     return frozenset(fields)
 
 
+def _succeeded(summary: OperationSummary) -> bool:
+    return any(code[:1] in ("2", "3") for code in summary.statuses)
+
+
 def _field_paths(summary: dict[str, Any], prefix: str, out: set[str], depth: int) -> None:
     if depth > 4:
         return
@@ -131,7 +135,7 @@ def contract_from_summaries(
 ) -> Observed:
     """Templates, merged evidence and a `Contract` from summaries."""
     summaries = list(summaries)
-    infos = [ShapeInfo(s.method, s.shape, s.n, response_fields(s)) for s in summaries]
+    infos = [ShapeInfo(s.method, s.shape, s.n, response_fields(s), _succeeded(s)) for s in summaries]
     templates = template_paths(infos, options.pinned)
     groups: dict[tuple[str, str], list[tuple[OperationSummary, Template]]] = {}
     for summary in summaries:
@@ -226,7 +230,7 @@ class _OperationBuilder:
                         part = _prop(summary.path.to_schema(), str(typed_index))
                         if part:
                             nodes[param_index].add_schema(part)
-                    else:
+                    elif _succeeded(summary):  # values only ever rejected are not values of the parameter
                         for _ in range(min(summary.n, 50)):
                             nodes[param_index].add_object(seg)
                     param_index += 1

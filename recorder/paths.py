@@ -30,10 +30,10 @@ _OPAQUE = re.compile(r"[A-Za-z0-9_-]{10,}")
 _UPPER_ID = re.compile(r"[A-Z][A-Z0-9]{6,}")
 _EMAIL = re.compile(r"[^@/\s]+@[^@/\s]+\.[A-Za-z]{2,}")
 _VERSION = re.compile(r"(?i)v\d+(?:[._]\d+)*(?:(alpha|beta|rc)\d*)?|\d+\.\d+(?:\.\d+)?")
-_CAMEL = re.compile(r"[a-z]+(?:[A-Z][a-z0-9]+)+")
+_CAMEL = re.compile(r"[a-z]{2,}(?:[A-Z][a-z]+)+\d*")
 RESERVED = frozenset(
     {
-        "api", "rest", "me", "self", "current", "mine", "search", "count", "latest", "new", "all", "default",
+        "api", "rest", "me", "self", "current", "mine", "search", "count", "latest", "new", "all",
         "bulk", "batch", "export", "import", "stats", "summary", "list", "find", "query", "status", "health",
         "healthz", "readyz", "livez", "metrics", "info", "config", "settings", "login", "logout", "token",
         "oauth", "auth", "public", "private", "admin", "internal", "v", "graphql", "upload", "download",
@@ -79,9 +79,13 @@ def _looks_random(segment: str) -> bool:
     has_digit = any(ch.isdigit() for ch in segment)
     has_upper = any(ch.isupper() for ch in segment)
     has_lower = any(ch.islower() for ch in segment)
-    if not (has_digit and has_upper and has_lower):
+    if not (has_upper and has_lower) or not (has_digit or len(segment) >= 16):
         return False
-    return not _CAMEL.fullmatch(segment)
+    if _CAMEL.fullmatch(segment):
+        return False
+    # words glued in camel case have few case changes; random ids have many
+    changes = sum(1 for a, b in zip(segment, segment[1:], strict=False) if a.islower() and b.isupper())
+    return changes >= 3 or has_digit
 
 
 def split_path(path: str) -> list[str]:
@@ -119,6 +123,7 @@ class ShapeInfo:
     shape: str
     count: int = 1
     fields: frozenset[str] = frozenset()
+    success: bool = True  # answered 2xx/3xx at least once (error-only paths are often invalid ids)
 
 
 @dataclass
@@ -195,11 +200,16 @@ def _compile_pin(pin: str) -> tuple[Template, Callable[[str], bool]]:
     return Template("/" + "/".join(segments), params), lambda shape: bool(regex.fullmatch(shape))
 
 
-def _collapse(node: _Node, min_siblings: int) -> None:
+def _collapse(node: _Node, min_siblings: int, depth: int = 0) -> None:
+    """Bottom-up (deeper slugs first), then this level; a merge brings new siblings, so recurse into it."""
+    for child in node.children.values():
+        _collapse(child, min_siblings, depth + 1)
+    _absorb_invalid_values(node)
     literal = [seg for seg in node.children if not seg.startswith("{")]
+    changed = False
     if len(literal) >= min_siblings:
-        for group in _cluster(node, literal):
-            if len(group) >= min_siblings:
+        for group in _cluster(node, literal, depth):
+            if len(group) >= min_siblings and any(_succeeds(node.children[seg]) for seg in group) and not _collections(group):
                 merged = _Node(literals=set(group))
                 for seg in group:
                     merged.merge(node.children.pop(seg))
@@ -207,34 +217,95 @@ def _collapse(node: _Node, min_siblings: int) -> None:
                     node.children["{slug}"].merge(merged)
                 else:
                     node.children["{slug}"] = merged
-    for child in node.children.values():
-        _collapse(child, min_siblings)
+                changed = True
+    if "{slug}" in node.children:
+        changed = _join_slug(node, depth) or changed
+        _absorb_invalid_values(node)
+    if changed:
+        _collapse(node.children["{slug}"], min_siblings, depth + 1)
 
 
-def _is_candidate(segment: str) -> bool:
-    """Literal segments that could be values; words like `me`, `findByStatus`, `v2` never are."""
-    low = unquote(segment).lower()
-    if low in RESERVED or _VERSION.fullmatch(segment):
+def _join_slug(node: _Node, depth: int) -> bool:
+    """Literals left beside a slug parameter that continue and answer like it are more of its values."""
+    slug = node.children["{slug}"]
+    joined = False
+    for seg in [s for s in node.children if not s.startswith("{")]:
+        if not _is_candidate(seg, depth) or _collections([seg, *sorted(slug.literals)[:4]]):
+            continue
+        child = node.children[seg]
+        if _compatible(_skeleton(child, None), _skeleton(slug, None)):
+            slug.merge(node.children.pop(seg))
+            slug.literals.add(seg)
+            joined = True
+    return joined
+
+
+_PLURAL = re.compile(r"[a-z][a-z_-]*[a-z]s")
+
+
+def _collections(group: list[str]) -> bool:
+    """Siblings that are nearly all plural nouns (`pods`, `services`, `configmaps`) are resources, not values."""
+    plural = sum(1 for seg in group if _PLURAL.fullmatch(unquote(seg)))
+    return plural * 5 >= len(group) * 4
+
+
+def _succeeds(node: _Node) -> bool:
+    return any(info.success for _, info in node.infos())
+
+
+def _absorb_invalid_values(node: _Node) -> None:
+    """A literal that only ever got errors, next to a parameter with the same continuations, is a bad value
+    of that parameter (`/posts/abc` -> 404 beside `/posts/{int}`), not an operation of its own."""
+    params = [seg for seg in node.children if seg.startswith("{")]
+    if not params:
+        return
+    for seg in [s for s in node.children if not s.startswith("{")]:
+        child = node.children[seg]
+        if _succeeds(child) or not _is_candidate(seg, 99):
+            continue
+        mine = {suffix for suffix, _ in child.infos()}
+        best = None
+        for param in params:
+            theirs = {suffix for suffix, _ in node.children[param].infos()}
+            if mine & theirs or all(any(t[: len(m)] == m for t in theirs) for m in mine):
+                best = param
+                break
+        if best is not None:
+            absorbed = node.children.pop(seg)
+            for info in (i for _, i in absorbed.infos()):
+                info.success = False
+            node.children[best].merge(absorbed)
+
+
+def _is_candidate(segment: str, depth: int) -> bool:
+    """Literal segments that could be values; words like `me`, `findByStatus`, `v2` (near the root) never are."""
+    raw = unquote(segment)
+    if raw.lower() in RESERVED or _CAMEL.fullmatch(raw):
         return False
-    return not _CAMEL.fullmatch(unquote(segment))
+    return not (_VERSION.fullmatch(raw) and depth < 2)
 
 
-def _skeleton(child: _Node, shared: set[tuple[int, str]]) -> dict[str, tuple[set[str], set[str]]]:
-    """The continuations below a child: suffix path (private literals as `*`) -> (methods, response fields)."""
+def _skeleton(
+    child: _Node, shared: set[tuple[int, str]] | None
+) -> dict[str, tuple[set[str], set[str]]]:
+    """The continuations below a child: suffix path (private literals as `*`) -> (methods, response fields).
+
+    `shared=None` keeps every literal (used to compare a literal with a slug parameter's subtree)."""
     out: dict[str, tuple[set[str], set[str]]] = {}
     for suffix, info in child.infos():
         key = "/".join(
-            seg if seg.startswith("{") or (i, seg) in shared else "*" for i, seg in enumerate(suffix)
+            seg if shared is None or seg.startswith("{") or (i, seg) in shared else "*" for i, seg in enumerate(suffix)
         )
         methods, fields = out.setdefault(key, (set(), set()))
         methods.add(info.method)
-        fields |= info.fields
+        if info.success:
+            fields |= info.fields
     return out
 
 
-def _cluster(node: _Node, literal: list[str]) -> list[list[str]]:
+def _cluster(node: _Node, literal: list[str], depth: int) -> list[list[str]]:
     """Group sibling literals whose subtrees continue alike and whose responses carry the same fields."""
-    candidates = [seg for seg in literal if _is_candidate(seg)]
+    candidates = [seg for seg in literal if _is_candidate(seg, depth)]
     counts: dict[tuple[int, str], int] = {}
     for seg in candidates:
         seen = {(i, s) for suffix, _ in node.children[seg].infos() for i, s in enumerate(suffix)}
@@ -247,7 +318,7 @@ def _cluster(node: _Node, literal: list[str]) -> list[list[str]]:
     for seg in order:
         skel = skeletons[seg]
         for members, union in clusters:
-            if _compatible(skel, union, len(members)):
+            if _compatible(skel, union):
                 members.append(seg)
                 for key, (methods, fields) in skel.items():
                     m, f = union.setdefault(key, (set(), set()))
@@ -259,23 +330,19 @@ def _cluster(node: _Node, literal: list[str]) -> list[list[str]]:
     return [sorted(members) for members, _ in clusters]
 
 
-def _compatible(
-    skel: dict[str, tuple[set[str], set[str]]], union: dict[str, tuple[set[str], set[str]]], size: int
-) -> bool:
+def _compatible(skel: dict[str, tuple[set[str], set[str]]], union: dict[str, tuple[set[str], set[str]]]) -> bool:
     common = set(skel) & set(union)
     if not common:
         return False
     scores = []
     for key in common:
         mine, theirs = skel[key][1], union[key][1]
-        if mine and theirs:
-            scores.append(len(mine & theirs) / len(mine | theirs))
-        elif mine or theirs:
-            scores.append(0.0)  # JSON on one side only: different things
+        if mine and theirs:  # overlap, not Jaccard: optional fields make one side a subset of the other
+            scores.append(len(mine & theirs) / min(len(mine), len(theirs)))
     if scores:
-        return sum(scores) / len(scores) >= 0.5
-    # no response fields to compare (204s, binary): only the path structure speaks
-    return len(common) >= max(1, len(set(skel) | set(union)) // 2)
+        return sum(scores) / len(scores) >= 0.6
+    # no response fields to compare (errors, 204s, binary): only the path structure speaks
+    return len(common) * 2 >= min(len(skel), len(union))
 
 
 def _singular(word: str) -> str:
