@@ -26,12 +26,12 @@ class RedactionSettings(Frozen):
 class InferenceSettings(Frozen):
     """Evidence thresholds: how many observations before a rule is asserted in a draft contract."""
 
-    min_required: int = 3
-    min_format: int = 3
-    min_enum: int = 10
-    max_enum: int = 24
-    low_confidence: int = 3
-    max_examples_bytes: int = 4096
+    min_required: int = 3  # present in every one of at least this many observations -> required
+    min_format: int = 1  # strict formats (uuid, date-time, email, uri, ipv4, ipv6): every value matched
+    min_format_weak: int = 3  # weaker formats (date, time): every value of at least this many matched
+    min_enum: int = 10  # observations before an enum may be asserted
+    max_enum: int = 24  # at most this many distinct values (and fewer than sqrt(observations))
+    low_confidence: int = 3  # elements seen fewer times are marked `confidence: low`
 
 
 class Settings(Frozen):

@@ -18,6 +18,7 @@ from genson import SchemaBuilder, SchemaNode
 from genson.schema.strategies import Boolean, List, Null, Number, Object, String
 
 from recorder.strformats import STRICT_FORMATS, string_formats
+from recorder.config import InferenceSettings
 from recorder.strformats import _cache as _format_cache
 
 VALUES_CAP = 32  # distinct values remembered per scalar location (enums need few)
@@ -496,14 +497,14 @@ def merge_summaries(*summaries: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """How much evidence a rule needs before a draft asserts it."""
+    """How much evidence a rule needs before a draft asserts it (defaults: `config.InferenceSettings`)."""
 
-    min_required: int = 3
-    min_format: int = 1
-    min_format_weak: int = 3
-    min_enum: int = 10
-    max_enum: int = 24
-    low_confidence: int = 3
+    min_required: int = InferenceSettings().min_required
+    min_format: int = InferenceSettings().min_format
+    min_format_weak: int = InferenceSettings().min_format_weak
+    min_enum: int = InferenceSettings().min_enum
+    max_enum: int = InferenceSettings().max_enum
+    low_confidence: int = InferenceSettings().low_confidence
     evidence: bool = True
 
 

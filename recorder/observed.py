@@ -37,14 +37,7 @@ class ObservedOptions:
     @classmethod
     def from_settings(cls, settings: Settings, **kw: Any) -> ObservedOptions:
         inf: InferenceSettings = settings.infer
-        th = Thresholds(
-            min_required=inf.min_required,
-            min_format=inf.min_format,
-            min_enum=inf.min_enum,
-            max_enum=inf.max_enum,
-            low_confidence=inf.low_confidence,
-            evidence=kw.pop("evidence", True),
-        )
+        th = Thresholds(**inf.model_dump(), evidence=kw.pop("evidence", True))
         return cls(pinned=tuple(settings.paths), thresholds=th, **kw)
 
 
