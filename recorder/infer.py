@@ -567,7 +567,10 @@ def _finalize_part(part: dict[str, Any], th: Thresholds, name: str, constant: bo
     if kind == "string":
         return _finalize_string(stats, n, th, name, constant)
     if kind in ("integer", "number"):
-        return {"type": kind}
+        schema = {"type": kind}
+        if kind == "integer" and _unix_time(stats, n, name, th):
+            schema["format"] = "unix-time"
+        return schema
     if kind == "boolean":
         return {"type": "boolean"}
     if kind == "array":
@@ -580,6 +583,18 @@ def _finalize_part(part: dict[str, Any], th: Thresholds, name: str, constant: bo
     if kind == "object":
         return _finalize_object(part, stats, n, th, name, constant)
     return {"type": kind}
+
+
+_TIME_NAME = re.compile(r"(?i)(created|updated|deleted|modified|expires?|_at$|At$|time|date|timestamp|period_(start|end)|since|until)")
+EPOCH_MIN, EPOCH_MAX = 946_684_800, 4_102_444_800  # 2000-01-01 .. 2100-01-01 in seconds
+
+
+def _unix_time(stats: dict[str, Any], n: int, name: str, th: Thresholds) -> bool:
+    """Integers named like times whose every value is a plausible epoch second (Stripe's `unix-time`)."""
+    low, high = stats.get("min"), stats.get("max")
+    if low is None or high is None or n < th.min_format or stats.get("nf"):
+        return False
+    return EPOCH_MIN <= low and high < EPOCH_MAX and bool(_TIME_NAME.search(name or ""))
 
 
 def _finalize_string(

@@ -13,7 +13,7 @@ import sqlite_utils
 
 from recorder.config import InferenceSettings, Settings
 from recorder.errors import StoreError
-from recorder.infer import EvidenceNode, Thresholds, finalize_schema, observations, subschemas
+from recorder.infer import EvidenceNode, Thresholds, finalize_schema, merge_summaries, observations, subschemas
 from recorder.model import Body, Contract, Evidence, Operation, Parameter, Response
 from recorder.paths import ShapeInfo, Template, split_path, template_paths
 from recorder.redact import Redactor
@@ -102,6 +102,42 @@ def response_fields(summary: OperationSummary) -> frozenset[str]:
     return frozenset(fields)
 
 
+def _merge_members(method: str, members: list[tuple[OperationSummary, Template]]) -> OperationSummary:
+    first = members[0][0]
+    merged = OperationSummary(first.provider, method, members[0][1].path)
+    for summary, _ in members:
+        merged.load(summary.dump())
+    return merged
+
+
+def _structure(summary: dict[str, Any]) -> Any:
+    """A body's structure: the kinds it took and, for objects (or arrays of objects), their field names."""
+    key = []
+    for part in subschemas(summary):
+        if part["type"] == "object":
+            key.append(("object", tuple(sorted(part.get("properties") or {}))))
+        elif part["type"] == "array" and part.get("items"):
+            key.append(("array", _structure(part["items"])))
+        else:
+            key.append((part["type"],))
+    return tuple(key)
+
+
+def _pool_bodies(summaries: Iterable[OperationSummary]) -> dict[Any, dict[str, Any]]:
+    """Merged evidence of all request and response bodies sharing one structure (with fields)."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for summary in summaries:
+        bodies = [b for st in summary.statuses.values() for b in st.bodies.values()] + list(summary.requests.values())
+        for body in bodies:
+            if body.node is None:
+                continue
+            schema = body.node.to_schema()
+            key = _structure(schema)
+            if "object" in repr(key):
+                groups.setdefault(key, []).append(schema)
+    return {key: merge_summaries(*schemas) for key, schemas in groups.items() if len(schemas) > 1}
+
+
 def _succeeded(summary: OperationSummary) -> bool:
     return any(code[:1] in ("2", "3") for code in summary.statuses)
 
@@ -135,7 +171,9 @@ def contract_from_summaries(
         template = templates[(summary.method, summary.shape)]
         groups.setdefault((summary.method, template.path), []).append((summary, template))
     builder = _OperationBuilder(options.thresholds)
-    operations = [builder.build(method, path, members) for (method, path), members in groups.items()]
+    merged = {key: _merge_members(key[0], members) for key, members in groups.items()}
+    builder.pool = _pool_bodies(merged.values())
+    operations = [builder.build(method, path, members, merged[(method, path)]) for (method, path), members in groups.items()]
     operations.sort(key=lambda op: (op.path, _METHOD_ORDER.get(op.method, 9), op.method))
     contract = Contract(
         title=options.title or provider,
@@ -162,6 +200,17 @@ class _OperationBuilder:
         self.th = th
         self.security_schemes: dict[str, dict[str, Any]] = {}
         self.redactor = Redactor()
+        self.pool: dict[Any, dict[str, Any]] = {}
+
+    def _body_schema(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """A body's schema; when its own evidence is thin, decided on the evidence of every body of the same
+        structure across the API (an error envelope seen twice here but sixty times elsewhere)."""
+        n = observations(summary)
+        if n < max(self.th.min_enum, self.th.min_required):
+            pooled = self.pool.get(_structure(summary))
+            if pooled is not None and observations(pooled) > n:
+                return finalize_schema(pooled, self.th)
+        return finalize_schema(summary, self.th)
 
     def _evidence(
         self, count: int, total: int, first: float | None, last: float | None, consumers: dict[str, int]
@@ -177,10 +226,9 @@ class _OperationBuilder:
             confidence="low" if total < self.th.low_confidence else "high",
         )
 
-    def build(self, method: str, path: str, members: list[tuple[OperationSummary, Template]]) -> Operation:
-        merged = OperationSummary(members[0][0].provider, method, path)
-        for summary, _ in members:
-            merged.load(summary.dump())
+    def build(
+        self, method: str, path: str, members: list[tuple[OperationSummary, Template]], merged: OperationSummary
+    ) -> Operation:
         n = merged.n
         params = self._path_params(members)
         params += self._query_params(merged)
@@ -351,7 +399,7 @@ class _OperationBuilder:
         for mt in sorted(merged.requests):
             body = merged.requests[mt]
             total += body.n
-            schema = finalize_schema(body.node.to_schema(), self.th) if body.node is not None else None
+            schema = self._body_schema(body.node.to_schema()) if body.node is not None else None
             if schema is not None and mt.startswith("multipart/"):
                 for prop in (schema.get("properties") or {}).values():
                     prop.pop("type", None)
@@ -395,7 +443,7 @@ class _OperationBuilder:
         example = status.example or {}
         for mt in sorted(status.bodies):
             body = status.bodies[mt]
-            schema = finalize_schema(body.node.to_schema(), self.th) if body.node is not None else None
+            schema = self._body_schema(body.node.to_schema()) if body.node is not None else None
             ex_value = (
                 example.get("response_body")
                 if (example.get("response_content_type") or "").startswith(mt)
