@@ -233,3 +233,58 @@ class Finding(Frozen):
     last_seen: str | None = None
     consumers: tuple[str, ...] = ()
     examples: tuple[int, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reports: what every renderer (text, markdown, json, junit, html) receives
+
+
+class OperationTraffic(Frozen):
+    """Observed traffic of one operation, for report charts."""
+
+    operation: str  # "GET /users/{userId}"
+    count: int = 0
+    hours: dict[str, int] = Field(default_factory=dict)  # epoch seconds of the hour -> exchanges
+    statuses: dict[str, int] = Field(default_factory=dict)
+    consumers: tuple[str, ...] = ()
+
+
+class FieldPresence(Frozen):
+    """How often a response field was present, for report charts."""
+
+    operation: str
+    status: str
+    location: str  # JSON pointer into the body, e.g. /items/*/id
+    seen: int
+    of: int
+
+
+class Report(Frozen):
+    """Findings plus the context a reader needs: what was compared with what, over which window."""
+
+    kind: Literal["drift", "diff", "replay"] = "drift"
+    title: str = "Contract drift"
+    generated_at: str = ""
+    documented: str = ""  # the contract file (drift) or the old contract (diff)
+    observed: str = ""  # the database (drift) or the new contract (diff)
+    window: dict[str, str | None] = Field(default_factory=dict)  # since, until, consumer
+    fail_on: Literal["breaking", "warning", "any", "never"] = "breaking"
+    findings: tuple[Finding, ...] = ()
+    operations: tuple[OperationTraffic, ...] = ()
+    fields: tuple[FieldPresence, ...] = ()
+    version_bump: Literal["major", "minor", "patch", "none"] | None = None
+    notes: tuple[str, ...] = ()
+
+    def failing(self) -> tuple[Finding, ...]:
+        """Findings at or above `fail_on` (the ones that make the exit code 1)."""
+        if self.fail_on == "never":
+            return ()
+        floor = {"any": 0, "warning": 1, "breaking": 2}[self.fail_on]
+        return tuple(f for f in self.findings if SEVERITY_RANK[f.severity] >= floor)
+
+    def counts(self) -> dict[str, int]:
+        """Findings per severity."""
+        out = {"breaking": 0, "warning": 0, "info": 0}
+        for f in self.findings:
+            out[f.severity] += 1
+        return out
