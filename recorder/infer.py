@@ -17,8 +17,8 @@ from typing import Any
 from genson import SchemaBuilder, SchemaNode
 from genson.schema.strategies import Boolean, List, Null, Number, Object, String
 
-from recorder.strformats import STRICT_FORMATS, string_formats
 from recorder.config import InferenceSettings
+from recorder.strformats import STRICT_FORMATS, string_formats
 from recorder.strformats import _cache as _format_cache
 
 VALUES_CAP = 32  # distinct values remembered per scalar location (enums need few)
@@ -585,7 +585,9 @@ def _finalize_part(part: dict[str, Any], th: Thresholds, name: str, constant: bo
     return {"type": kind}
 
 
-_TIME_NAME = re.compile(r"(?i)(created|updated|deleted|modified|expires?|_at$|At$|time|date|timestamp|period_(start|end)|since|until)")
+_TIME_NAME = re.compile(
+    r"(?i)(created|updated|deleted|modified|expires?|_at$|At$|time|date|timestamp|period_(start|end)|since|until)"
+)
 EPOCH_MIN, EPOCH_MAX = 946_684_800, 4_102_444_800  # 2000-01-01 .. 2100-01-01 in seconds
 
 
@@ -594,7 +596,7 @@ def _unix_time(stats: dict[str, Any], n: int, name: str, th: Thresholds) -> bool
     low, high = stats.get("min"), stats.get("max")
     if low is None or high is None or n < th.min_format or stats.get("nf"):
         return False
-    return EPOCH_MIN <= low and high < EPOCH_MAX and bool(_TIME_NAME.search(name or ""))
+    return low >= EPOCH_MIN and high < EPOCH_MAX and bool(_TIME_NAME.search(name or ""))
 
 
 def _finalize_string(

@@ -13,7 +13,14 @@ import sqlite_utils
 
 from recorder.config import InferenceSettings, Settings
 from recorder.errors import StoreError
-from recorder.infer import EvidenceNode, Thresholds, finalize_schema, merge_summaries, observations, subschemas
+from recorder.infer import (
+    EvidenceNode,
+    Thresholds,
+    finalize_schema,
+    merge_summaries,
+    observations,
+    subschemas,
+)
 from recorder.model import Body, Contract, Evidence, Operation, Parameter, Response
 from recorder.paths import ShapeInfo, Template, split_path, template_paths
 from recorder.redact import Redactor
@@ -127,7 +134,9 @@ def _pool_bodies(summaries: Iterable[OperationSummary]) -> dict[Any, dict[str, A
     """Merged evidence of all request and response bodies sharing one structure (with fields)."""
     groups: dict[Any, list[dict[str, Any]]] = {}
     for summary in summaries:
-        bodies = [b for st in summary.statuses.values() for b in st.bodies.values()] + list(summary.requests.values())
+        bodies = [b for st in summary.statuses.values() for b in st.bodies.values()] + list(
+            summary.requests.values()
+        )
         for body in bodies:
             if body.node is None:
                 continue
@@ -173,7 +182,10 @@ def contract_from_summaries(
     builder = _OperationBuilder(options.thresholds)
     merged = {key: _merge_members(key[0], members) for key, members in groups.items()}
     builder.pool = _pool_bodies(merged.values())
-    operations = [builder.build(method, path, members, merged[(method, path)]) for (method, path), members in groups.items()]
+    operations = [
+        builder.build(method, path, members, merged[(method, path)])
+        for (method, path), members in groups.items()
+    ]
     operations.sort(key=lambda op: (op.path, _METHOD_ORDER.get(op.method, 9), op.method))
     contract = Contract(
         title=options.title or provider,
@@ -227,7 +239,11 @@ class _OperationBuilder:
         )
 
     def build(
-        self, method: str, path: str, members: list[tuple[OperationSummary, Template]], merged: OperationSummary
+        self,
+        method: str,
+        path: str,
+        members: list[tuple[OperationSummary, Template]],
+        merged: OperationSummary,
     ) -> Operation:
         n = merged.n
         params = self._path_params(members)

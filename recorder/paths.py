@@ -11,6 +11,7 @@ Pinned templates from the configuration win over both.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -84,7 +85,7 @@ def _looks_random(segment: str) -> bool:
     if _CAMEL.fullmatch(segment):
         return False
     # words glued in camel case have few case changes; random ids have many
-    changes = sum(1 for a, b in zip(segment, segment[1:], strict=False) if a.islower() and b.isupper())
+    changes = sum(1 for a, b in itertools.pairwise(segment) if a.islower() and b.isupper())
     return changes >= 3 or has_digit
 
 
@@ -209,7 +210,11 @@ def _collapse(node: _Node, min_siblings: int, depth: int = 0) -> None:
     changed = False
     if len(literal) >= min_siblings:
         for group in _cluster(node, literal, depth):
-            if len(group) >= min_siblings and any(_succeeds(node.children[seg]) for seg in group) and not _collections(group):
+            if (
+                len(group) >= min_siblings
+                and any(_succeeds(node.children[seg]) for seg in group)
+                and not _collections(group)
+            ):
                 merged = _Node(literals=set(group))
                 for seg in group:
                     merged.merge(node.children.pop(seg))
@@ -285,16 +290,15 @@ def _is_candidate(segment: str, depth: int) -> bool:
     return not (_VERSION.fullmatch(raw) and depth < 2)
 
 
-def _skeleton(
-    child: _Node, shared: set[tuple[int, str]] | None
-) -> dict[str, tuple[set[str], set[str]]]:
+def _skeleton(child: _Node, shared: set[tuple[int, str]] | None) -> dict[str, tuple[set[str], set[str]]]:
     """The continuations below a child: suffix path (private literals as `*`) -> (methods, response fields).
 
     `shared=None` keeps every literal (used to compare a literal with a slug parameter's subtree)."""
     out: dict[str, tuple[set[str], set[str]]] = {}
     for suffix, info in child.infos():
         key = "/".join(
-            seg if shared is None or seg.startswith("{") or (i, seg) in shared else "*" for i, seg in enumerate(suffix)
+            seg if shared is None or seg.startswith("{") or (i, seg) in shared else "*"
+            for i, seg in enumerate(suffix)
         )
         methods, fields = out.setdefault(key, (set(), set()))
         methods.add(info.method)
@@ -330,7 +334,9 @@ def _cluster(node: _Node, literal: list[str], depth: int) -> list[list[str]]:
     return [sorted(members) for members, _ in clusters]
 
 
-def _compatible(skel: dict[str, tuple[set[str], set[str]]], union: dict[str, tuple[set[str], set[str]]]) -> bool:
+def _compatible(
+    skel: dict[str, tuple[set[str], set[str]]], union: dict[str, tuple[set[str], set[str]]]
+) -> bool:
     common = set(skel) & set(union)
     if not common:
         return False
