@@ -626,6 +626,14 @@ _ID_NAME = re.compile(
 )
 
 
+_CATEGORICAL = re.compile(
+    r"(?i)(status|state|type|kind|role|mode|category|level|tier|plan|interval|unit|currency|visibility|direction"
+    r"|order|sort|reason|outcome|result|method|format|policy|stage|phase|severity|priority|gender|channel|source"
+    r"|platform|environment|env|lang|language|locale|country|scope|action|event|object)$"
+)
+_TITLE_WORDS = re.compile(r"[A-Z][a-z]+(?: [A-Z][a-z]+)*")
+
+
 def _is_enum(values: list[list[Any]], n: int, stats: dict[str, Any], th: Thresholds, name: str) -> bool:
     """Few distinct values recurring over many observations (fewer than sqrt(n)); never ids or free text."""
     distinct = len(values)
@@ -640,7 +648,15 @@ def _is_enum(values: list[list[Any]], n: int, stats: dict[str, Any], th: Thresho
     texts = [str(v) for v, _ in values]
     if any(" " in t and len(t) > 24 for t in texts):
         return False
-    return not (distinct > 1 and all(t.isdigit() for t in texts))
+    if distinct > 1 and all(t.isdigit() for t in texts):
+        return False
+    if _CATEGORICAL.search(name or ""):
+        return True
+    # Other names need more: every value seen at least twice (no sign of unseen values) and values that
+    # look like codes, not proper nouns ("Berlin", "Oslo" are free text that happened to repeat).
+    if distinct > 1 and any(c < 2 for _, c in values):
+        return False
+    return not (distinct > 1 and all(_TITLE_WORDS.fullmatch(t) for t in texts))
 
 
 def _finalize_object(
