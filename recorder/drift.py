@@ -276,18 +276,20 @@ class _Walker:
                     lambda v: v is None,
                 )
             return
-        if types is not None and not _accepts(types, kind):
-            if not (kind == "number" and "integer" in types and not stats.get("nf")):
-                self.add(
-                    "type-mismatch",
-                    pointer,
-                    f"{kind} where the contract says {' or '.join(sorted(types - {'null'}))}",
-                    sorted(types),
-                    kind,
-                    n,
-                    _type_probe(kind),
-                )
-                return
+        integral_numbers = (
+            kind == "number" and types is not None and "integer" in types and not stats.get("nf")
+        )
+        if types is not None and not _accepts(types, kind) and not integral_numbers:
+            self.add(
+                "type-mismatch",
+                pointer,
+                f"{kind} where the contract says {' or '.join(sorted(types - {'null'}))}",
+                sorted(types),
+                kind,
+                n,
+                _type_probe(kind),
+            )
+            return
         if (
             kind == "number"
             and types is not None
@@ -341,9 +343,10 @@ class _Walker:
                 regex = None
             if regex is not None:
                 vals = stats.get("vals")
-                probe = lambda v, r=regex: (
-                    isinstance(v, str) and not v.startswith("<redacted:") and r.search(v) is None
-                )
+
+                def probe(v: Any, r: re.Pattern[str] = regex) -> bool:
+                    return isinstance(v, str) and not v.startswith("<redacted:") and r.search(v) is None
+
                 if vals is None or stats.get("long"):
                     self.add(
                         "pattern-mismatch",
@@ -427,9 +430,10 @@ class _Walker:
             allowed, kind = [v for v in doc["enum"] if v is not None], "enum-violation"
         else:
             return
-        probe = lambda v, a=allowed: (
-            v is not None and not (isinstance(v, str) and v.startswith("<redacted:")) and v not in a
-        )
+
+        def probe(v: Any, a: list[Any] = allowed) -> bool:
+            return v is not None and not (isinstance(v, str) and v.startswith("<redacted:")) and v not in a
+
         if vals is None:
             if n > len(allowed):
                 self.add(
