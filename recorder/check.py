@@ -292,3 +292,85 @@ def _fields(summary: dict[str, Any], prefix: str, out: list[tuple[str, int, int]
                 _fields(part["properties"][key], f"{prefix}/{key}", out, depth + 1)
         elif part["type"] == "array" and part.get("items"):
             _fields(part["items"], f"{prefix}/*", out, depth + 1)
+
+
+def run_diff(
+    old: Contract, new: Contract, *, old_name: str, new_name: str, fail_on: str = "breaking"
+) -> Report:
+    """Compare two contracts and suggest the version bump."""
+    from recorder.diff import diff_contracts, version_bump
+
+    findings = diff_contracts(old, new)
+    return Report(
+        kind="diff",
+        title=f"Changes from {Path(old_name).name} to {Path(new_name).name}",
+        generated_at=_iso(datetime.now(UTC).timestamp()) or "",
+        documented=old_name,
+        observed=new_name,
+        fail_on=fail_on,  # type: ignore[arg-type]
+        findings=tuple(findings),
+        version_bump=version_bump(findings),  # type: ignore[arg-type]
+    )
+
+
+def run_versions(
+    db: sqlite_utils.Database,
+    contracts: list[tuple[str, Contract]],
+    *,
+    db_name: str,
+    window: Window = Window(),
+    provider: str | None = None,
+    fail_on: str = "breaking",
+) -> Report:
+    """Several versions of a contract at once: which version each consumer's traffic conforms to.
+
+    The findings are those against the last contract given (the current one), plus one `consumer-version`
+    finding per consumer saying which versions its traffic conforms to (no breaking findings)."""
+    from recorder.model import Finding
+
+    name = choose_provider(db, contracts[-1][1], provider)
+    where, params = window.sql()
+    sql = "SELECT DISTINCT consumer FROM exchanges WHERE provider = ?" + (f" AND {where}" if where else "")
+    consumers = sorted(r[0] for r in db.execute(sql, [name, *params]).fetchall())
+    extra = []
+    notes = []
+    for consumer in consumers:
+        scoped = Window(window.since, window.until, consumer)
+        summaries = observed_summaries(db, name, scoped)
+        verdicts = []
+        for label, contract in contracts:
+            result = compare(contract, summaries)
+            breaking = sum(1 for f in result.findings if f.severity == "breaking")
+            undocumented = sum(1 for f in result.findings if f.kind == "operation-undocumented")
+            verdicts.append((Path(label).name, breaking, undocumented))
+        conforming = [v for v, b, u in verdicts if b == 0 and u == 0]
+        summary = ", ".join(f"{v}: {b} breaking, {u} undocumented operations" for v, b, u in verdicts)
+        verdict = (
+            f"conforms to {' and '.join(conforming)}" if conforming else "conforms to none of the versions"
+        )
+        notes.append(f"{consumer}: {verdict} ({summary})")
+        extra.append(
+            Finding(
+                kind="consumer-version",
+                severity="info",
+                operation=f"consumer {consumer}",
+                location="contract versions",
+                message=verdict,
+                expected=[v for v, _, _ in verdicts],
+                observed=conforming,
+                count=sum(s.n for s in summaries),
+                consumers=(consumer,),
+            )
+        )
+    label, current = contracts[-1]
+    report = run_drift(
+        db, current, contract_name=label, db_name=db_name, window=window, provider=provider, fail_on=fail_on
+    )
+    return report.model_copy(
+        update={
+            "title": f"{name}: consumers across {len(contracts)} contract versions",
+            "documented": ", ".join(label for label, _ in contracts),
+            "findings": tuple(extra) + report.findings,
+            "notes": tuple(notes) + report.notes,
+        }
+    )

@@ -455,6 +455,113 @@ def summarize(
 
 
 # ---------------------------------------------------------------------------------------------------------
+# drift and diff
+
+FormatOption = Annotated[str, typer.Option("--format", help="text, markdown, json, junit or html.")]
+OutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Write the report to this file (default: stdout).")
+]
+FailOnOption = Annotated[
+    str,
+    typer.Option(
+        "--fail-on", help="Exit 1 when findings reach this severity: breaking, warning, any or never."
+    ),
+]
+
+
+def _emit(report: Any, fmt: str, output: Path | None) -> None:
+    """Render a report, write it, and exit 1 when findings reach --fail-on."""
+    from recorder.exports import write_text
+    from recorder.report import render
+
+    text = render(report, fmt)
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        write_text(output, text)
+        counts = report.counts()
+        err.print(f"wrote {output}: {counts['breaking']} breaking, {counts['warning']} warnings, {counts['info']} info")
+    if report.failing():
+        raise typer.Exit(1)
+
+
+def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
+    if value not in choices:
+        raise typer.BadParameter(f"use one of {', '.join(choices)}", param_hint=option)
+
+
+@app.command()
+def drift(
+    contract: Annotated[
+        list[Path],
+        typer.Option("--contract", help="OpenAPI (3.0/3.1) or Pact file; repeat to compare versions."),
+    ],
+    db: DbOption = Path("recorder.db"),
+    fmt: FormatOption = "text",
+    output: OutputOption = None,
+    fail_on: FailOnOption = "breaking",
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only traffic from this time: 2024-05-01, ISO time, or 7d/12h."),
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Only traffic before this time.")] = None,
+    consumer: Annotated[str | None, typer.Option("--consumer", help="Only this consumer's traffic.")] = None,
+    provider: ProviderOption = None,
+) -> None:
+    """Compare recorded traffic with a contract: undocumented or changed operations, fields, types, statuses."""
+    from recorder.check import Window, parse_time, run_drift
+    from recorder.formats.load import load_contract
+
+    _check_choice(fmt, ("text", "markdown", "json", "junit", "html"), "--format")
+    _check_choice(fail_on, ("breaking", "warning", "any", "never"), "--fail-on")
+    window = Window(parse_time(since, "--since"), parse_time(until, "--until"), consumer)
+    database = _open(db)
+    if len(contract) > 1:
+        from recorder.check import run_versions
+
+        report = run_versions(
+            database,
+            [(str(p), load_contract(p)) for p in contract],
+            db_name=str(db),
+            window=window,
+            provider=provider,
+            fail_on=fail_on,
+        )
+    else:
+        documented = load_contract(contract[0])
+        report = run_drift(
+            database,
+            documented,
+            contract_name=str(contract[0]),
+            db_name=str(db),
+            window=window,
+            provider=provider,
+            fail_on=fail_on,
+        )
+    _emit(report, fmt, output)
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier contract (OpenAPI or Pact).")],
+    new: Annotated[Path, typer.Argument(help="The new contract.")],
+    fmt: FormatOption = "text",
+    output: OutputOption = None,
+    fail_on: FailOnOption = "breaking",
+) -> None:
+    """Compare two contracts: breaking and additive changes, and the semantic version bump they call for."""
+    from recorder.check import run_diff
+    from recorder.formats.load import load_contract
+
+    _check_choice(fmt, ("text", "markdown", "json", "junit", "html"), "--format")
+    _check_choice(fail_on, ("breaking", "warning", "any", "never"), "--fail-on")
+    report = run_diff(
+        load_contract(old), load_contract(new), old_name=str(old), new_name=str(new), fail_on=fail_on
+    )
+    _emit(report, fmt, output)
+
+
+# ---------------------------------------------------------------------------------------------------------
 # demo
 
 
