@@ -474,11 +474,59 @@ class EvidenceBuilder(SchemaBuilder):
         super().__init__(schema_uri=None)
 
 
+MAX_DEPTH = 64  # deeper nesting is summarised as a string "<nested too deep>" (recursion-safe)
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """True when containers nest deeper than `limit` (iterative, stops at the first too-deep branch)."""
+    stack = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            current = current.values()
+        elif not isinstance(current, list):
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((v, depth + 1) for v in current if isinstance(v, (dict, list)))
+    return False
+
+
+def clip_depth(value: Any, limit: int = MAX_DEPTH) -> Any:
+    """A copy of `value` with containers below `limit` levels replaced by a marker string."""
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, int]] = [(value, root, 0, 0)]
+    while stack:
+        current, parent, key, depth = stack.pop()
+        if isinstance(current, (dict, list)) and depth >= limit:
+            parent[key] = "<nested too deep>"
+        elif isinstance(current, dict):
+            copy: dict[str, Any] = {}
+            parent[key] = copy
+            for k, v in current.items():
+                copy[k] = None
+                stack.append((v, copy, k, depth + 1))
+        elif isinstance(current, list):
+            items: list[Any] = [None] * len(current)
+            parent[key] = items
+            stack.extend((v, items, i, depth + 1) for i, v in enumerate(current))
+        else:
+            parent[key] = current
+    return root[0]
+
+
+def observe(node: EvidenceNode, value: Any) -> None:
+    """Add one observed JSON value to a node, clipping pathological nesting first."""
+    if too_deep(value):
+        value = clip_depth(value)
+    node.add_object(value)
+
+
 def summarize_values(values: list[Any]) -> dict[str, Any]:
     """The evidence summary of a list of JSON values (each one observation of the same location)."""
     node = EvidenceNode()
     for value in values:
-        node.add_object(value)
+        observe(node, value)
     return node.to_schema()
 
 
@@ -575,6 +623,8 @@ def _finalize_part(part: dict[str, Any], th: Thresholds, name: str, constant: bo
         return {"type": "boolean"}
     if kind == "array":
         schema: dict[str, Any] = {"type": "array"}
+        if (stats.get("min") or 0) >= 1 and n >= th.min_enum:
+            schema["minItems"] = 1  # never seen empty in many observations
         if part.get("items"):
             schema["items"] = finalize_schema(part["items"], th, name, constant)
         else:

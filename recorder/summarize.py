@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 import sqlite_utils
 
-from recorder.infer import EvidenceNode, merge_summaries
+from recorder.infer import EvidenceNode, merge_summaries, observe
 from recorder.model import Exchange, is_json_media_type, media_type
 from recorder.paths import path_shape
 from recorder.store import exchange_from_row
@@ -144,10 +144,7 @@ class _Body:
             return
         if self.node is None:
             self.node = EvidenceNode()
-        try:
-            self.node.add_object(value)
-        except RecursionError:
-            self.invalid += 1
+        observe(self.node, value)
 
     def load(self, data: dict[str, Any]) -> None:
         self.n += data.get("n", 0)

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+os.environ.setdefault("PACT_DO_NOT_TRACK", "true")  # the pact verifier must not phone home from tests
 
 import pytest
 

@@ -244,7 +244,8 @@ def _rules(value: Any, schema: dict[str, Any], path: str, out: dict[str, Any], v
             _rules(sub, sub_schema, f"{path}.{_key(key)}", out, version)
         return
     if isinstance(value, list):
-        out[path] = {"matchers": [{"match": "type", "min": 1 if value else 0}], "combine": "AND"}
+        minimum = min(schema.get("minItems", 0), len(value))
+        out[path] = {"matchers": [{"match": "type", "min": minimum}], "combine": "AND"}
         items = schema.get("items") or {}
         for sub in value[:1]:
             _rules(sub, items, f"{path}[*]", out, version)
