@@ -128,8 +128,28 @@ def _response(r: Response, examples: bool) -> dict[str, Any]:
 
 
 def _shape_key(schema: dict[str, Any]) -> str:
-    """Canonical JSON of a schema without evidence: identical shapes share a key."""
-    return json.dumps(_without(schema, ("x-evidence",)), sort_keys=True)
+    """Canonical JSON of a schema without evidence or nullability: identical shapes share a key."""
+    return json.dumps(_without(_non_null(schema), ("x-evidence",)), sort_keys=True)
+
+
+def _non_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with `null` taken out of its type list (nullability belongs to the place, not the shape)."""
+    t = schema.get("type")
+    if isinstance(t, list) and "null" in t:
+        rest = [x for x in t if x != "null"]
+        schema = {**schema, "type": rest[0] if len(rest) == 1 else rest}
+    return schema
+
+
+def _reference(name: str, place: dict[str, Any]) -> dict[str, Any]:
+    """What replaces a shared shape at one place: a `$ref`, made nullable there if it was, keeping evidence."""
+    ref: dict[str, Any] = {"$ref": f"#/components/schemas/{name}"}
+    t = place.get("type")
+    if isinstance(t, list) and "null" in t:
+        ref = {"anyOf": [ref, {"type": "null"}]}
+    if "x-evidence" in place:
+        ref["x-evidence"] = place["x-evidence"]
+    return ref
 
 
 def _without(value: Any, keys: tuple[str, ...]) -> Any:
@@ -213,11 +233,12 @@ def _extract_components(doc: dict[str, Any], contract: Contract) -> dict[str, An
             name = f"{base}{n}"
             n += 1
         used[name] = key
-        schema = copy.deepcopy(places[0][0][places[0][1]])
-        _sum_evidence(schema, [p[0][p[1]] for p in places[1:]])
+        schema = _non_null(copy.deepcopy(places[0][0][places[0][1]]))
+        schema.pop("x-evidence", None)  # evidence of the places stays at the places
+        _sum_evidence(schema, [_non_null(p[0][p[1]]) for p in places[1:]])
         components[name] = schema
         for parent, parent_key, _ in places:
-            parent[parent_key] = {"$ref": f"#/components/schemas/{name}"}
+            parent[parent_key] = _reference(name, parent[parent_key])
     return {k: components[k] for k in sorted(components)}
 
 
@@ -261,6 +282,17 @@ def _strip(value: Any, key: str) -> None:
 def _to_30(value: Any) -> None:
     """Rewrite 3.1 type arrays as 3.0 `nullable` (and drop what 3.0 does not know)."""
     if isinstance(value, dict):
+        branches = value.get("anyOf")
+        if isinstance(branches, list) and {"type": "null"} in branches:
+            rest = [b for b in branches if b != {"type": "null"}]
+            del value["anyOf"]
+            value["nullable"] = True
+            if len(rest) == 1 and "$ref" in rest[0]:
+                value["allOf"] = rest
+            else:
+                value["anyOf"] = rest
+        if "$ref" in value and len(value) > 1:  # 3.0 ignores siblings of $ref: wrap it
+            value["allOf"] = [{"$ref": value.pop("$ref")}]
         t = value.get("type")
         if isinstance(t, list):
             non_null = [x for x in t if x != "null"]
