@@ -310,3 +310,31 @@ def test_export_errors_are_one_line(recorded, tmp_path):
         "export", "openapi", "--db", str(full), "-o", str(tmp_path / "x.yaml"), "--openapi-version", "2.0"
     )
     assert version.returncode == 2 and "--openapi-version" in version.stderr
+
+
+def test_pinned_templates_apply_to_what_is_already_recorded(recorded, tmp_path):
+    _, _, full = recorded
+    before = yaml.safe_load(_export(full, tmp_path / "before.yaml").read_text())
+    assert "/api/v1/products/{productSlug}" in before["paths"]
+    (tmp_path / "recorder.toml").write_text('paths = ["/api/v1/products/{sku}", "/api/v1/users/{id}/orders"]\n')
+    result = run_cli("export", "openapi", "--db", str(full), "-o", str(tmp_path / "after.yaml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    after = yaml.safe_load((tmp_path / "after.yaml").read_text())
+    assert "/api/v1/products/{sku}" in after["paths"] and "/api/v1/products/{productSlug}" not in after["paths"]
+    assert "/api/v1/users/{id}/orders" in after["paths"]
+    assert after["paths"]["/api/v1/products/{sku}"]["get"]["x-evidence"]["seen"] == before["paths"]["/api/v1/products/{productSlug}"]["get"]["x-evidence"]["seen"]
+
+
+def test_summaries_are_incremental_and_rederivation_gives_the_same_contract(recorded, tmp_path):
+    import shutil
+
+    _, _, full = recorded
+    db = tmp_path / "copy.db"
+    shutil.copy(full, db)
+    first = _export(db, tmp_path / "a.yaml").read_bytes()
+    again = run_cli("summarize", "--db", str(db))
+    assert again.returncode == 0 and "summarised 0 exchanges" in again.stdout  # nothing new since the export
+    rebuilt = run_cli("summarize", "--db", str(db), "--rederive")
+    total = db_rows(db, "SELECT count(*) FROM exchanges")[0][0]
+    assert rebuilt.returncode == 0 and f"re-derived {total:,} exchanges" in rebuilt.stdout
+    assert _export(db, tmp_path / "b.yaml").read_bytes() == first
