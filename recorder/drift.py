@@ -203,7 +203,8 @@ class _Walker:
         self.problems.append(
             Problem(
                 kind=kind,
-                location=f"{self.prefix}{_ptr(pointer)}",
+                location=self.prefix
+                + (_ptr(pointer) if pointer or self.which in ("request", "response") else ""),
                 message=message,
                 expected=expected,
                 observed=observed,
@@ -264,6 +265,19 @@ class _Walker:
         stats = part.get("x-stats", {})
         n = stats.get("n", 0)
         types = _types(doc)
+        if (
+            self.which in ("query", "header")
+            and kind in ("integer", "number", "boolean")
+            and types
+            and "string" in types
+        ):
+            # parameters are text on the wire: 5 is a fine value for a string parameter
+            if kind == "boolean":
+                vals = [["true", stats.get("t", 0)], ["false", n - stats.get("t", 0)]]
+            else:
+                vals = None if stats.get("vals") is None else [[str(v), c] for v, c in stats["vals"]]
+            self._values(doc, vals, n, pointer, text=True)
+            return
         if kind == "null":
             if types is not None and "null" not in types:
                 self.add(
@@ -422,7 +436,12 @@ class _Walker:
             )
 
     def _values(
-        self, doc: dict[str, Any], vals: list[list[Any]] | None, n: int, pointer: tuple[str, ...]
+        self,
+        doc: dict[str, Any],
+        vals: list[list[Any]] | None,
+        n: int,
+        pointer: tuple[str, ...],
+        text: bool = False,
     ) -> None:
         if "const" in doc:
             allowed, kind = [doc["const"]], "const-mismatch"
@@ -430,8 +449,12 @@ class _Walker:
             allowed, kind = [v for v in doc["enum"] if v is not None], "enum-violation"
         else:
             return
+        if text:
+            allowed = [str(v).lower() if isinstance(v, bool) else str(v) for v in allowed]
 
         def probe(v: Any, a: list[Any] = allowed) -> bool:
+            if text and v is not None:
+                v = str(v).lower() if isinstance(v, bool) else str(v)
             return v is not None and not (isinstance(v, str) and v.startswith("<redacted:")) and v not in a
 
         if vals is None:
