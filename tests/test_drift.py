@@ -83,7 +83,7 @@ def test_undocumented_operations_and_statuses_and_unobserved_ones(traffic):
     shrunk = users.model_copy(update={"responses": tuple(r for r in users.responses if r.status != "404")})
     extra = Operation(method="get", path="/api/v1/never", responses=(Response(status="200"),))
     smaller = contract.model_copy(
-        update={"operations": tuple(op if op is not users else shrunk for op in ops) + (extra,)}
+        update={"operations": (*tuple(op if op is not users else shrunk for op in ops), extra)}
     )
     report = _drift(folder, "v1-later.db", smaller)
     kinds = {(f.kind, f.operation) for f in report.findings}
