@@ -457,7 +457,9 @@ def summarize(
 # ---------------------------------------------------------------------------------------------------------
 # drift and diff
 
-FormatOption = Annotated[str, typer.Option("--format", help="text, markdown, json, junit or html.")]
+FormatOption = Annotated[
+    str | None, typer.Option("--format", help="text, markdown, json, junit or html (default: from -o's extension, else text).")
+]
 OutputOption = Annotated[
     Path | None, typer.Option("-o", "--output", help="Write the report to this file (default: stdout).")
 ]
@@ -469,12 +471,13 @@ FailOnOption = Annotated[
 ]
 
 
-def _emit(report: Any, fmt: str, output: Path | None) -> None:
+def _emit(report: Any, fmt: str | None, output: Path | None) -> None:
     """Render a report, write it, and exit 1 when findings reach --fail-on."""
     from recorder.exports import write_text
     from recorder.report import render
 
-    text = render(report, fmt)
+    fmt = _report_format(fmt, output)
+    text = render(report, fmt, color=output is None and fmt == "text" and sys.stdout.isatty())
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
@@ -483,6 +486,15 @@ def _emit(report: Any, fmt: str, output: Path | None) -> None:
         err.print(f"wrote {output}: {counts['breaking']} breaking, {counts['warning']} warnings, {counts['info']} info")
     if report.failing():
         raise typer.Exit(1)
+
+
+def _report_format(fmt: str | None, output: Path | None) -> str:
+    from recorder.report import FORMATS, format_for_path
+
+    if fmt is None:
+        return (format_for_path(str(output)) or "text") if output is not None else "text"
+    _check_choice(fmt, FORMATS, "--format")
+    return fmt
 
 
 def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
@@ -512,7 +524,7 @@ def drift(
     from recorder.check import Window, parse_time, run_drift
     from recorder.formats.load import load_contract
 
-    _check_choice(fmt, ("text", "markdown", "json", "junit", "html"), "--format")
+    _report_format(fmt, output)
     _check_choice(fail_on, ("breaking", "warning", "any", "never"), "--fail-on")
     window = Window(parse_time(since, "--since"), parse_time(until, "--until"), consumer)
     database = _open(db)
@@ -553,7 +565,7 @@ def diff(
     from recorder.check import run_diff
     from recorder.formats.load import load_contract
 
-    _check_choice(fmt, ("text", "markdown", "json", "junit", "html"), "--format")
+    _report_format(fmt, output)
     _check_choice(fail_on, ("breaking", "warning", "any", "never"), "--fail-on")
     report = run_diff(
         load_contract(old), load_contract(new), old_name=str(old), new_name=str(new), fail_on=fail_on
