@@ -1,16 +1,25 @@
-"""`recorder demo`: the whole loop on the bundled shop provider, on loopback only."""
+"""`recorder demo`: the whole loop on the bundled shop provider, on loopback only.
+
+1. record consumers' traffic through the proxy, 2. export OpenAPI, Pact and JSON Schema, 3. change the provider
+(a field renamed, a type changed, a new enum value) and record a little more, 4. report the drift.
+"""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from recorder import store
+from recorder.check import Window, run_drift
+from recorder.config import Settings
 from recorder.demo.consumer import drive
 from recorder.demo.provider import ShopServer
+from recorder.exports import export_jsonschema, export_openapi, export_pacts, write_text
+from recorder.observed import ObservedOptions
 from recorder.proxy import ProxyConfig, RecordingProxy
 
 Say = Callable[[str], None]
@@ -48,18 +57,69 @@ def record_through_proxy(
 
 
 def run_demo(out: Path, say: Say, requests: int = 300) -> DemoResult:
-    """Record a provider's traffic through the proxy and report what was recorded."""
+    """Record, export, change the provider, record again, and report the drift."""
+    from recorder.formats.load import load_contract
+
     out.mkdir(parents=True, exist_ok=True)
     db = out / "traffic.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+    files: dict[str, Path] = {}
     with ShopServer(version=1) as server:
-        say(f"provider: the shop API on {server.url}")
+        say(f"1. provider: the shop API on {server.url}; consumers call it through the recording proxy")
         counters, statuses = record_through_proxy(server.url, db, requests, seed=7)
-    say(
-        f"recorded {counters.get('recorded', 0)} exchanges into {db} "
-        f"(dropped {counters.get('dropped', 0)}, statuses {dict(sorted(statuses.items()))})"
+        say(
+            f"   recorded {counters.get('recorded', 0)} exchanges into {db} "
+            f"(dropped {counters.get('dropped', 0)}; statuses {dict(sorted(statuses.items()))})"
+        )
+
+        database = store.connect(db)
+        options = ObservedOptions.from_settings(Settings(), provider="shop", version="1.0.0")
+        contract = export_openapi(database, out / "openapi.yaml", options)
+        files["openapi"] = out / "openapi.yaml"
+        pacts = export_pacts(database, out / "pacts", options)
+        files["pacts"] = out / "pacts"
+        schemas = export_jsonschema(database, out / "schemas", options)
+        files["schemas"] = out / "schemas"
+        say(
+            f"2. learned {len(contract.operations)} operations: wrote {files['openapi']}, "
+            f"{len(pacts)} pacts in {files['pacts']}, {len(schemas)} JSON Schemas in {files['schemas']}"
+        )
+        for op in contract.operations:
+            statuses_seen = ",".join(r.status for r in op.responses)
+            say(
+                f"     {op.method.upper():<6} {op.path:<34} {op.evidence.count if op.evidence else 0:>5}  {statuses_seen}"
+            )
+
+        changed_at = time.time()
+        server.set_version(2)
+        say(
+            "3. the provider changes: `name` renamed to `fullName`, an order's `total` becomes a string, new status `refunded`"
+        )
+        more, _ = record_through_proxy(server.url, db, max(requests // 3, 60), seed=11)
+        say(f"   recorded {more.get('recorded', 0)} more exchanges after the change")
+
+    documented = load_contract(files["openapi"])
+    report = run_drift(
+        store.connect(db),
+        documented,
+        contract_name=str(files["openapi"]),
+        db_name=str(db),
+        window=Window(since=changed_at),
     )
+    from recorder.report import render
+
+    write_text(out / "drift.md", render(report, "markdown"))
+    write_text(out / "drift.html", render(report, "html"))
+    files["drift markdown"] = out / "drift.md"
+    files["drift html"] = out / "drift.html"
+    counts = report.counts()
+    say(
+        f"4. drift since the change: {counts['breaking']} breaking, {counts['warning']} warnings, {counts['info']} info"
+    )
+    for finding in report.findings:
+        if finding.severity == "breaking":
+            say(f"     {finding.operation:<38} {finding.location:<28} {finding.message} ({finding.count}x)")
     database = store.connect(db)
     try:
         stats = store.stats(database)
@@ -67,8 +127,9 @@ def run_demo(out: Path, say: Say, requests: int = 300) -> DemoResult:
         database.close()
     return DemoResult(
         db=db,
-        recorded=counters.get("recorded", 0),
-        dropped=counters.get("dropped", 0),
+        recorded=counters.get("recorded", 0) + more.get("recorded", 0),
+        dropped=counters.get("dropped", 0) + more.get("dropped", 0),
         statuses=statuses,
-        extra={"stats": stats},
+        files=files,
+        extra={"stats": stats, "report": report},
     )
