@@ -104,7 +104,7 @@ class DatabaseExamples(ExampleSource):
         marks = ",".join("?" for _ in shapes)
         sql = (
             "SELECT id, started, consumer, request_body, request_content_type, request_truncated, response_body,"
-            " response_content_type, response_truncated, query, request_headers FROM exchanges"
+            " response_content_type, response_truncated, query, request_headers, status FROM exchanges"
             f" WHERE provider = ? AND method = ? AND shape IN ({marks})"
         )
         args: list[Any] = [self.provider, method.upper(), *shapes]
@@ -127,6 +127,7 @@ class DatabaseExamples(ExampleSource):
                     response=_json_body(r[6], r[7], r[8]),
                     query=typed_multidict(json.loads(r[9])) if r[9] else {},
                     headers={k.lower(): v for k, v in json.loads(r[10] or "[]")},
+                    status=r[11],
                 )
             )
         return rows

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from recorder.infer import subschemas
 from recorder.model import Contract, Finding, Operation, Response, media_type
 from recorder.paths import split_path
-from recorder.strformats import FORMAT_PATTERNS, matches_format
+from recorder.strformats import FORMAT_PATTERNS, matches_format, string_formats
 from recorder.summarize import OperationSummary, iso
 
 # severities of drift findings
@@ -61,6 +61,7 @@ class Problem:
     probe_parent: bool = False
     which: str = "response"  # response | request | query | header | operation
     status: str | None = None
+    param: str | None = None  # the parameter, for query and header problems
 
 
 @dataclass
@@ -72,6 +73,7 @@ class ExampleHit:
     first: float | None = None
     last: float | None = None
     matched: int = 0
+    rejected: int = 0  # matched exchanges the provider answered with 4xx
 
 
 class ExampleRow(NamedTuple):
@@ -84,6 +86,7 @@ class ExampleRow(NamedTuple):
     response: Any  # parsed JSON response body (or None)
     query: dict[str, Any]  # typed query parameters
     headers: dict[str, str]  # request headers (lower-case names)
+    status: int | None = None
 
 
 class ExampleSource:
@@ -183,10 +186,11 @@ def _ptr(pointer: tuple[str, ...]) -> str:
 class _Walker:
     """Walks one documented schema alongside one evidence summary and collects problems."""
 
-    def __init__(self, which: str, status: str | None, prefix: str) -> None:
+    def __init__(self, which: str, status: str | None, prefix: str, param: str | None = None) -> None:
         self.which = which
         self.status = status
         self.prefix = prefix
+        self.param = param
         self.problems: list[Problem] = []
 
     def add(
@@ -214,6 +218,7 @@ class _Walker:
                 probe_parent=probe_parent,
                 which=self.which,
                 status=self.status,
+                param=self.param,
             )
         )
 
@@ -255,16 +260,32 @@ class _Walker:
                 _type_probe(kind),
             )
             return
-        if kind == "object" and len(fitting) > 1:
-            props = set(part.get("properties") or {})
-            fitting.sort(key=lambda b: -len(props & set(_merge_all_of(b).get("properties") or {})))
-        self._part(_merge_all_of(fitting[0]), part, pointer)
+        # evidence merges every value seen here, whichever branch it belonged to: judge it on the union
+        self._part(union_schema([_merge_all_of(b) for b in fitting]), part, pointer)
 
     def _part(self, doc: dict[str, Any], part: dict[str, Any], pointer: tuple[str, ...]) -> None:
         kind = part["type"]
         stats = part.get("x-stats", {})
         n = stats.get("n", 0)
         types = _types(doc)
+        if self.which in ("query", "header") and types == {"array"} and kind != "array":
+            # `?tag=a` is a one-item array of a parameter documented as an array; `?ids=a,b` a joined one
+            items = doc.get("items") or {}
+            split = _split_commas(part) if kind == "string" else part
+            if split is None:  # joined values too long to have been remembered: ask recent exchanges
+                kind_name = "format-mismatch" if items.get("format") else "type-mismatch"
+                self.add(
+                    kind_name,
+                    pointer,
+                    "items that do not fit the documented array items",
+                    items,
+                    "joined values",
+                    -1,
+                    lambda v, sch=items: not scalar_fits(sch, v),
+                )
+                return
+            self._part(items, split, pointer)
+            return
         if (
             self.which in ("query", "header")
             and kind in ("integer", "number", "boolean")
@@ -493,8 +514,9 @@ class _Walker:
         props = doc.get("properties") or {}
         present = stats.get("p", {})
         observed_props = part.get("properties") or {}
+        keys = _map_key_counts(part)  # names evidence filed as map keys ("-1", "2024-05-01") still count
         for name in doc.get("required") or []:
-            seen = present.get(name, 0)
+            seen = present.get(name, 0) + keys.get(name, 0)
             if seen < n:
                 self.add(
                     "field-missing",
@@ -585,6 +607,113 @@ class _Walker:
             )
 
 
+def scalar_fits(schema: dict[str, Any], value: Any) -> bool:
+    """Does a scalar query/header value (text on the wire) fit a scalar schema: type, format, enum, pattern?"""
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    types = _types(schema) or {"string"}
+    if "string" not in types:
+        ok = False
+        if types & {"integer", "number"}:
+            try:
+                number = float(text)
+                ok = "number" in types or number.is_integer()
+            except ValueError:
+                ok = False
+        if "boolean" in types and text in ("true", "false"):
+            ok = True
+        if not ok:
+            return False
+    if schema.get("format") in FORMAT_PATTERNS and not matches_format(text, schema["format"]):
+        return False
+    allowed = schema.get("enum")
+    if isinstance(allowed, list) and text not in [
+        str(v).lower() if isinstance(v, bool) else str(v) for v in allowed
+    ]:
+        return False
+    pattern = schema.get("pattern")
+    if pattern:
+        try:
+            return re.search(pattern, text) is not None
+        except re.error:
+            return True
+    return True
+
+
+def _split_commas(part: dict[str, Any]) -> dict[str, Any] | None:
+    """Evidence of a comma-joined array parameter (`ids=a,b,c`) as evidence of its items."""
+    stats = part.get("x-stats", {})
+    vals = stats.get("vals")
+    if vals is None or stats.get("long"):
+        return None
+    if not any("," in str(v) for v, _ in vals):
+        return part
+    pieces: dict[str, int] = {}
+    for value, count in vals:
+        for piece in str(value).split(","):
+            pieces[piece] = pieces.get(piece, 0) + count
+    formats: dict[str, int] = {}
+    for piece, count in pieces.items():
+        for fmt in string_formats(piece):
+            formats[fmt] = formats.get(fmt, 0) + count
+    n = sum(pieces.values())
+    new_stats = {"n": n, "fmt": formats, "vals": [[k, c] for k, c in sorted(pieces.items())]}
+    return {"type": "string", "x-stats": new_stats}
+
+
+def _map_key_counts(part: dict[str, Any]) -> dict[str, int]:
+    """How often each key was seen among an object's map entries (when few enough to be remembered)."""
+    names = part.get("propertyNames")
+    out: dict[str, int] = {}
+    for sub in subschemas(names) if isinstance(names, dict) else ():
+        for value, count in sub.get("x-stats", {}).get("vals") or []:
+            out[str(value)] = out.get(str(value), 0) + count
+    return out
+
+
+def union_schema(branches: list[dict[str, Any]]) -> dict[str, Any]:
+    """One schema accepting what any branch accepts, as far as evidence can tell: properties of all object
+    branches (required only when every branch requires them), enums joined, formats kept when shared."""
+    if len(branches) == 1:
+        return branches[0]
+    types: set[str] = set()
+    for b in branches:
+        t = _types(b)
+        if t is None:
+            return {}
+        types |= t
+    out: dict[str, Any] = {"type": sorted(types)}
+    objects = [b for b in branches if "object" in (_types(b) or set())]
+    if objects:
+        names = sorted({k for b in objects for k in (b.get("properties") or {})})
+        out["properties"] = {
+            k: union_schema([b["properties"][k] for b in objects if k in (b.get("properties") or {})])
+            for k in names
+        }
+        required = set.intersection(*(set(b.get("required") or []) for b in objects))
+        if required:
+            out["required"] = sorted(required)
+        extras = [b.get("additionalProperties") for b in objects]
+        if any(isinstance(e, dict) for e in extras):
+            out["additionalProperties"] = union_schema([e for e in extras if isinstance(e, dict)])
+        elif all(e is False for e in extras):
+            out["additionalProperties"] = False
+    arrays = [b for b in branches if "array" in (_types(b) or set()) and isinstance(b.get("items"), dict)]
+    if arrays and len(arrays) == len([b for b in branches if "array" in (_types(b) or set())]):
+        out["items"] = union_schema([b["items"] for b in arrays])
+    scalars = [b for b in branches if (_types(b) or set()) & {"string", "integer", "number", "boolean"}]
+    if scalars and all("enum" in b or "const" in b for b in scalars):
+        values: list[Any] = []
+        for b in scalars:
+            for v in b.get("enum", [b.get("const")]) if "enum" in b else [b["const"]]:
+                if v not in values:
+                    values.append(v)
+        out["enum"] = values
+    formats = {b.get("format") for b in scalars}
+    if len(formats) == 1 and None not in formats:
+        out["format"] = formats.pop()
+    return out
+
+
 def _merge_all_of(schema: dict[str, Any]) -> dict[str, Any]:
     if "allOf" not in schema:
         return schema
@@ -666,6 +795,8 @@ def compare_operation(op: Operation, summary: OperationSummary) -> list[Problem]
                     )
             for name, sub in sorted((part.get("properties") or {}).items()):
                 param = documented.get(name)
+                if param is None and "[" in name and name.split("[", 1)[0] in documented:
+                    continue  # `created[gte]`: a member of a deepObject parameter
                 if param is None:
                     if location == "header" and not _interesting_header(name, op):
                         continue
@@ -682,7 +813,7 @@ def compare_operation(op: Operation, summary: OperationSummary) -> list[Problem]
                         )
                     )
                     continue
-                walker = _Walker(location, None, f"{location}: {param.name}")
+                walker = _Walker(location, None, f"{location}: {param.name}", param.name)
                 walker.walk(_param_schema_for_text(param.schema_), sub)
                 problems.extend(walker.problems)
     # request bodies
@@ -837,9 +968,10 @@ def compare(
             merged.load(m.dump())
         shapes = tuple(sorted(m.shape for m in members))
         for problem in compare_operation(op, merged):
-            findings.append(
-                _finding(op.key, op.method.upper(), shapes, problem, merged, source, max_examples)
-            )
+            finding = _finding(op.key, op.method.upper(), shapes, problem, merged, source, max_examples)
+            if problem.count < 0 and finding.count == 0:
+                continue  # a check only recent exchanges could answer, and none showed the problem
+            findings.append(finding)
     groups = (
         undocumented_templates(unmatched)
         if undocumented_templates
@@ -910,9 +1042,14 @@ def _finding(
     message = (
         problem.message if problem.count >= 0 else f"{problem.message} ({hit.matched} in recent exchanges)"
     )
+    severity = SEVERITY[problem.kind]
+    if problem.which in ("query", "header", "request") and hit.matched and hit.rejected == hit.matched:
+        # the consumer sent what the contract forbids and the provider refused it: the contract holds
+        severity = "warning" if severity == "breaking" else severity
+        message += " (the provider rejected these requests with 4xx)"
     return Finding(
         kind=problem.kind,
-        severity=SEVERITY[problem.kind],  # type: ignore[arg-type]
+        severity=severity,  # type: ignore[arg-type]
         operation=op_key,
         location=problem.location,
         message=message,
@@ -935,22 +1072,39 @@ def _examples(
     for row in source.exchanges(method, shapes, problem.status):
         if problem.which == "operation":
             found = True
-        elif problem.which == "query":
-            found = problem.probe(row.query) if problem.probe else False
-        elif problem.which == "header":
-            found = problem.probe(row.headers) if problem.probe else False
+        elif problem.which in ("query", "header"):
+            found = _param_hit(problem, row)
         else:
             body = row.response if problem.which == "response" else row.request
             found = any(problem.probe(v) for v in _values_at(body, problem.pointer, problem.probe_parent))  # type: ignore[misc]
         if not found:
             continue
         hit.matched += 1
+        if row.status is not None and 400 <= row.status < 500:
+            hit.rejected += 1
         if len(hit.ids) < limit:
             hit.ids.append(row.id)
         hit.consumers.add(row.consumer)
         hit.first = row.started if hit.first is None else min(hit.first, row.started)
         hit.last = row.started if hit.last is None else max(hit.last, row.started)
     return hit
+
+
+def _param_hit(problem: Problem, row: ExampleRow) -> bool:
+    """Does this exchange's query or header value show the problem?"""
+    if problem.probe is None:
+        return False
+    params = row.query if problem.which == "query" else row.headers
+    if problem.param is None:  # presence checks look at all parameters
+        return problem.probe(params)
+    key = problem.param if problem.which == "query" else problem.param.lower()
+    if key not in params:
+        return False
+    value = params[key]
+    values = value if isinstance(value, list) else [value]
+    if problem.pointer == () and any(isinstance(v, str) and "," in v for v in values):
+        values = [p for v in values for p in (v.split(",") if isinstance(v, str) else [v])]
+    return any(problem.probe(v) for v in values)
 
 
 def _values_at(body: Any, pointer: tuple[str, ...], parent: bool) -> Iterator[Any]:
