@@ -199,7 +199,7 @@ def run_drift(
     fail_on: str = "breaking",
 ) -> Report:
     """Compare the traffic recorded for a provider with a documented contract."""
-    if contract.source.startswith("pact") and window.consumer is None and contract.consumer:
+    if window.consumer is None and contract.consumer:
         window = Window(window.since, window.until, contract.consumer)  # a pact speaks for one consumer
     name = choose_provider(db, contract, provider)
     summaries = observed_summaries(db, name, window)
@@ -207,7 +207,7 @@ def run_drift(
         contract, summaries, DatabaseExamples(db, name, window), undocumented_templates=_group_unmatched
     )
     findings = result.findings
-    if contract.source.startswith("pact"):  # pact ignores fields it does not mention
+    if contract.consumer:  # a pact: it ignores fields it does not mention
         findings = [f for f in findings if f.kind != "field-undocumented"]
     traffic = _traffic(result.matched, _group_unmatched(result.unmatched))
     notes = []

@@ -458,7 +458,10 @@ def summarize(
 # drift and diff
 
 FormatOption = Annotated[
-    str | None, typer.Option("--format", help="text, markdown, json, junit or html (default: from -o's extension, else text).")
+    str | None,
+    typer.Option(
+        "--format", help="text, markdown, json, junit or html (default: from -o's extension, else text)."
+    ),
 ]
 OutputOption = Annotated[
     Path | None, typer.Option("-o", "--output", help="Write the report to this file (default: stdout).")
@@ -483,7 +486,9 @@ def _emit(report: Any, fmt: str | None, output: Path | None) -> None:
     else:
         write_text(output, text)
         counts = report.counts()
-        err.print(f"wrote {output}: {counts['breaking']} breaking, {counts['warning']} warnings, {counts['info']} info")
+        err.print(
+            f"wrote {output}: {counts['breaking']} breaking, {counts['warning']} warnings, {counts['info']} info"
+        )
     if report.failing():
         raise typer.Exit(1)
 
@@ -509,7 +514,7 @@ def drift(
         typer.Option("--contract", help="OpenAPI (3.0/3.1) or Pact file; repeat to compare versions."),
     ],
     db: DbOption = Path("recorder.db"),
-    fmt: FormatOption = "text",
+    fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = "breaking",
     since: Annotated[
@@ -557,7 +562,7 @@ def drift(
 def diff(
     old: Annotated[Path, typer.Argument(help="The earlier contract (OpenAPI or Pact).")],
     new: Annotated[Path, typer.Argument(help="The new contract.")],
-    fmt: FormatOption = "text",
+    fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = "breaking",
 ) -> None:
