@@ -288,3 +288,73 @@ class Report(Frozen):
         for f in self.findings:
             out[f.severity] += 1
         return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Health over time: what the dashboard (`recorder report`) shows
+
+
+class Snapshot(Frozen):
+    """A stored version of the observed contract."""
+
+    version: str
+    created_at: str
+    bump: Literal["major", "minor", "patch", "none", "initial"] = "initial"
+    reasons: tuple[str, ...] = ()  # one line per change that decided the bump
+    operations: int = 0
+    exchanges: int = 0
+
+
+class DeprecationCandidate(Frozen):
+    """An element not observed for a while (or only from some consumers): a candidate for removal."""
+
+    element: Literal["operation", "status", "parameter", "field"]
+    operation: str
+    location: str = ""
+    last_seen: str | None = None
+    idle_days: float = 0.0
+    last_consumers: tuple[str, ...] = ()
+
+
+class OperationHealth(Frozen):
+    """One operation's traffic, latency, consumers, field coverage, findings and risk."""
+
+    operation: str
+    count: int = 0
+    hours: dict[str, int] = Field(default_factory=dict)  # epoch seconds of the hour -> exchanges
+    statuses: dict[str, int] = Field(default_factory=dict)
+    latency_p50_ms: float | None = None
+    latency_p99_ms: float | None = None
+    consumers: dict[str, int] = Field(default_factory=dict)
+    fields_seen: int = 0  # response fields of 2xx bodies present in every observation
+    fields_total: int = 0  # response fields of 2xx bodies ever observed
+    findings: dict[str, int] = Field(default_factory=dict)  # severity -> count
+    risk: float = 0.0
+    first_seen: str | None = None
+    last_seen: str | None = None
+
+
+class FindingsPoint(Frozen):
+    """Findings of one day (drift of that day's traffic against the reference contract)."""
+
+    day: str  # YYYY-MM-DD
+    breaking: int = 0
+    warning: int = 0
+    info: int = 0
+    exchanges: int = 0
+
+
+class Health(Frozen):
+    """Everything `recorder report` renders."""
+
+    title: str = "Contract health"
+    generated_at: str = ""
+    database: str = ""
+    provider: str = ""
+    reference: str = ""  # what findings are computed against (a snapshot version or a contract file)
+    totals: dict[str, int | float] = Field(default_factory=dict)  # exchanges, operations, consumers, dropped, ...
+    operations: tuple[OperationHealth, ...] = ()  # ordered by risk, highest first
+    snapshots: tuple[Snapshot, ...] = ()
+    deprecations: tuple[DeprecationCandidate, ...] = ()
+    findings_over_time: tuple[FindingsPoint, ...] = ()
+    findings: tuple[Finding, ...] = ()  # current findings against the reference
