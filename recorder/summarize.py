@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 import sqlite_utils
 
-from recorder.infer import EvidenceNode, merge_summaries, observe
+from recorder.infer import EvidenceNode, merge_summaries, observe, subschemas
 from recorder.model import Exchange, is_json_media_type, media_type
 from recorder.paths import path_shape
 from recorder.store import exchange_from_row
@@ -228,6 +228,8 @@ class OperationSummary:
         self.auth: dict[str, int] = {}
         self.requests: dict[str, _Body] = {}
         self.statuses: dict[str, _Status] = {}
+        self.last_consumer = ""
+        self.seen: dict[str, list[Any]] = {}  # location -> [last seen (epoch s), a consumer then]
 
     # -- adding one exchange --------------------------------------------------------------------------------
 
@@ -235,6 +237,8 @@ class OperationSummary:
         """Fold one exchange into the summary."""
         self.n += 1
         self.first = _min(self.first, ex.started)
+        if self.last is None or ex.started >= self.last:
+            self.last_consumer = ex.consumer or ""
         self.last = _max(self.last, ex.started)
         _count(self.consumers, ex.consumer or "", 1, CONSUMERS_CAP)
         _count(self.hours, _hour(ex.started))
@@ -309,6 +313,12 @@ class OperationSummary:
             self.requests.setdefault(mt, _Body()).load(body)
         for code, status in data.get("statuses", {}).items():
             self.statuses.setdefault(code, _Status()).load(status)
+        for location, (ts, consumer) in data.get("seen", {}).items():
+            mine = self.seen.get(location)
+            if mine is None or (ts, consumer) > (mine[0], mine[1]):
+                self.seen[location] = [ts, consumer]
+        if data.get("last") is not None and (self.last is None or data["last"] >= self.last):
+            self.last_consumer = data.get("lastConsumer", self.last_consumer)
 
     def dump(self) -> dict[str, Any]:
         """The JSON form stored in the `summaries` table (deterministic key order)."""
@@ -325,7 +335,51 @@ class OperationSummary:
             "auth": dict(sorted(self.auth.items())),
             "requests": {mt: self.requests[mt].dump() for mt in sorted(self.requests)},
             "statuses": {code: self.statuses[code].dump() for code in sorted(self.statuses, key=_status_key)},
+            "lastConsumer": self.last_consumer,
+            "seen": dict(sorted(self.seen.items())),
         }
+
+    def mark_seen(self) -> None:
+        """Record, for every element present in this summary, that it was seen at `last` (by `last_consumer`).
+
+        Called on the summary of each batch before it is merged, so times are exact to within a batch."""
+        if self.last is None:
+            return
+        stamp = [self.last, self.last_consumer]
+        locations: list[str] = []
+        for prefix, node in (("query: ", self.query), ("header: ", self.headers)):
+            for part in subschemas(node.to_schema()):
+                if part["type"] == "object":
+                    locations += [prefix + k for k, n in part.get("x-stats", {}).get("p", {}).items() if n]
+        for code, status in self.statuses.items():
+            locations.append(f"status {code}")
+            for body in status.bodies.values():
+                if body.node is not None:
+                    locations += [f"response {code}: {p}" for p in _present_paths(body.node.to_schema())]
+        for body in self.requests.values():
+            if body.node is not None:
+                locations += [f"request body: {p}" for p in _present_paths(body.node.to_schema())]
+        for location in locations:
+            mine = self.seen.get(location)
+            if mine is None or stamp[0] >= mine[0]:
+                self.seen[location] = list(stamp)
+
+
+def _present_paths(summary: dict[str, Any], prefix: str = "", depth: int = 0) -> list[str]:
+    """JSON pointers of object fields present at least once (arrays and maps as `*`), four levels deep."""
+    if depth > 4:
+        return []
+    out: list[str] = []
+    for part in subschemas(summary):
+        if part["type"] == "object":
+            present = part.get("x-stats", {}).get("p", {})
+            for key, sub in (part.get("properties") or {}).items():
+                if present.get(key):
+                    out.append(f"{prefix}/{key}")
+                    out += _present_paths(sub, f"{prefix}/{key}", depth + 1)
+        elif part["type"] == "array" and part.get("items"):
+            out += _present_paths(part["items"], f"{prefix}/*", depth + 1)
+    return out
 
 
 def _status_key(code: str) -> tuple[int, str]:
@@ -413,6 +467,8 @@ def summarize_exchanges(exchanges: Iterable[Exchange]) -> dict[tuple[str, str, s
         if summary is None:
             summary = out[key] = OperationSummary(*key)
         summary.add(ex)
+    for summary in out.values():
+        summary.mark_seen()
     return out
 
 
