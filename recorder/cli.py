@@ -211,10 +211,15 @@ def import_(
 def stats(
     db: DbOption = Path("recorder.db"),
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    idle: Annotated[
+        str,
+        typer.Option("--idle", help="Elements not seen for this long are deprecation candidates: 30d, 12h."),
+    ] = "30d",
 ) -> None:
-    """Counts: exchanges by consumer, status and provider; drops and store errors; time range."""
+    """Counts: exchanges by consumer, status and provider; drops and store errors; time range; deprecation candidates."""
     database = _open(db)
     data = store.stats(database)
+    data["deprecation_candidates"] = _deprecations(database, idle)
     if as_json:
         out.print_json(json.dumps(data, sort_keys=True))
         return
@@ -236,6 +241,29 @@ def stats(
         for name, count in data[key].items():
             table.add_row(name or "-", f"{count:,}")
         out.print(table)
+    candidates = data["deprecation_candidates"]
+    out.print(
+        f"deprecation candidates (not seen for {idle}, or used by one consumer only): {len(candidates)}"
+    )
+    for c in candidates[:50]:
+        where = f" {c['location']}" if c["location"] else ""
+        who = ", ".join(c["last_consumers"]) or "-"
+        out.print(f"  {c['element']:<9} {c['operation']}{where}  last seen {c['last_seen']} by {who}")
+
+
+def _deprecations(database: Any, idle: str) -> list[dict[str, Any]]:
+    from recorder.health import deprecation_candidates, grouped_summaries, parse_duration
+    from recorder.summarize import catch_up, load_summaries, providers
+
+    seconds = parse_duration(idle)
+    catch_up(database)
+    now = datetime.now(UTC).timestamp()
+    out = []
+    for name in providers(database):
+        groups = grouped_summaries(None, load_summaries(database, name))
+        consumers = {c for s in groups.values() for c in s.consumers if c}
+        out += [c.model_dump(mode="json") for c in deprecation_candidates(groups, now, seconds, consumers)]
+    return out
 
 
 @app.command()
@@ -328,14 +356,18 @@ EvidenceOption = Annotated[
 ]
 
 
-def _options(
-    config: Path | None, provider: str | None, evidence: bool = True, version: str | None = None
-) -> ObservedOptions:
+def _options(config: Path | None, provider: str | None, evidence: bool = True) -> ObservedOptions:
     settings = load_settings(config)
-    kw: dict[str, Any] = {"provider": provider, "evidence": evidence}
-    if version:
-        kw["version"] = version
-    return ObservedOptions.from_settings(settings, **kw)
+    return ObservedOptions.from_settings(settings, provider=provider, evidence=evidence)
+
+
+SnapshotOption = Annotated[
+    str | None,
+    typer.Option(
+        "--version",
+        help="Export this stored snapshot (see 'recorder history') instead of the current contract.",
+    ),
+]
 
 
 @export_app.command("openapi")
@@ -352,7 +384,7 @@ def export_openapi(
     examples: Annotated[
         bool, typer.Option("--examples/--no-examples", help="Include examples from (redacted) observations.")
     ] = True,
-    version: Annotated[str | None, typer.Option("--version", help="info.version of the contract.")] = None,
+    version: SnapshotOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Export the observed contract as OpenAPI 3.1 (or 3.0)."""
@@ -363,12 +395,14 @@ def export_openapi(
     contract = run(
         _open(db),
         output,
-        _options(config, provider, evidence, version),
+        _options(config, provider, evidence),
         version=openapi_version,
         examples=examples,
+        snapshot=version,
     )
     out.print(
-        f"wrote {output}: OpenAPI {openapi_version}, {len(contract.operations)} operations of {contract.provider}"
+        f"wrote {output}: OpenAPI {openapi_version}, {len(contract.operations)} operations of"
+        f" {contract.provider or contract.title}, version {contract.version}"
     )
 
 
@@ -383,6 +417,7 @@ def export_pact(
     pact_version: Annotated[
         int, typer.Option("--pact-version", help="Pact specification: 3 (default) or 4.")
     ] = 3,
+    version: SnapshotOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Export one Pact file per consumer-provider pair."""
@@ -391,7 +426,12 @@ def export_pact(
     if pact_version not in (3, 4):
         raise typer.BadParameter("use 3 or 4", param_hint="--pact-version")
     written = export_pacts(
-        _open(db), output, _options(config, provider), version=pact_version, consumer=consumer
+        _open(db),
+        output,
+        _options(config, provider),
+        version=pact_version,
+        consumer=consumer,
+        snapshot=version,
     )
     for name, path in written.items():
         out.print(f"wrote {path} (consumer {name})")
@@ -407,12 +447,13 @@ def export_jsonschema(
     ),
     provider: ProviderOption = None,
     evidence: EvidenceOption = True,
+    version: SnapshotOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Export one JSON Schema (2020-12) per operation body."""
     from recorder.exports import export_jsonschema as run
 
-    written = run(_open(db), output, _options(config, provider, evidence))
+    written = run(_open(db), output, _options(config, provider, evidence), snapshot=version)
     out.print(f"wrote {len(written)} schemas into {output}")
 
 
@@ -576,6 +617,173 @@ def diff(
         load_contract(old), load_contract(new), old_name=str(old), new_name=str(new), fail_on=fail_on
     )
     _emit(report, fmt, output)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# health over time
+
+
+@app.command()
+def snapshot(
+    db: DbOption = Path("recorder.db"),
+    provider: ProviderOption = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="Use this version instead of the computed bump.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Store the current observed contract as a new version (major for breaking, minor for additions, patch for evidence)."""
+    from recorder.history import take_snapshot
+
+    snap, stored = take_snapshot(_open(db), _options(config, provider), version)
+    if not stored:
+        out.print(f"no changes since {snap.version}: nothing stored")
+        return
+    out.print(
+        f"stored {snap.version} ({snap.bump}): {snap.operations} operations, {snap.exchanges:,} exchanges"
+    )
+    for reason in snap.reasons[:20]:
+        out.print(f"  {reason}")
+    if len(snap.reasons) > 20:
+        out.print(f"  ... and {len(snap.reasons) - 20} more")
+
+
+@app.command()
+def history(
+    db: DbOption = Path("recorder.db"),
+    provider: ProviderOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the stored contract versions."""
+    from recorder.history import snapshots
+    from recorder.observed import pick_provider
+    from recorder.summarize import catch_up
+
+    database = _open(db)
+    catch_up(database)
+    name = pick_provider(database, provider)
+    items = [s.meta for s in snapshots(database, name)]
+    if as_json:
+        out.print_json(json.dumps([s.model_dump(mode="json") for s in items]))
+        return
+    if not items:
+        out.print(f"no snapshots of {name} yet: 'recorder snapshot --db {db}' stores the first one")
+        return
+    for snap in items:
+        first = snap.reasons[0] if snap.reasons else ""
+        more = f" (+{len(snap.reasons) - 1} more)" if len(snap.reasons) > 1 else ""
+        out.print(
+            f"{snap.version:<10} {snap.created_at}  {snap.bump:<8} {snap.operations:>3} operations  {first}{more}"
+        )
+
+
+IdleOption = Annotated[
+    str,
+    typer.Option("--idle", help="Elements not seen for this long are deprecation candidates: 30d, 12h, 15m."),
+]
+
+
+@app.command()
+def report(
+    db: DbOption = Path("recorder.db"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML dashboard to write.")] = Path(
+        "health.html"
+    ),
+    provider: ProviderOption = None,
+    contract: Annotated[
+        Path | None,
+        typer.Option(
+            "--contract", help="Judge findings against this contract (default: the latest snapshot)."
+        ),
+    ] = None,
+    idle: IdleOption = "30d",
+    days: Annotated[int, typer.Option("--days", help="Days of findings over time.")] = 14,
+) -> None:
+    """Write the contract health dashboard: traffic, latency, consumers, coverage, findings, deprecations, risk."""
+    from recorder.exports import write_text
+    from recorder.health import build_health, parse_duration
+    from recorder.history import latest
+    from recorder.observed import pick_provider
+    from recorder.report.dashboard import render_dashboard
+    from recorder.summarize import catch_up
+
+    database = _open(db)
+    catch_up(database)
+    name = pick_provider(database, provider)
+    if contract is not None:
+        from recorder.formats.load import load_contract
+
+        reference, reference_name = load_contract(contract), str(contract)
+    else:
+        snap = latest(database, name)
+        reference = snap.contract if snap else None
+        reference_name = f"snapshot {snap.meta.version}" if snap else "none (no snapshot yet)"
+    health = build_health(
+        database,
+        name,
+        reference=reference,
+        reference_name=reference_name,
+        database_name=str(db),
+        idle=parse_duration(idle),
+        days=days,
+    )
+    write_text(output, render_dashboard(health))
+    risky = ", ".join(o.operation for o in health.operations[:3])
+    out.print(
+        f"wrote {output}: {len(health.operations)} operations, {len(health.deprecations)} deprecation candidates;"
+        f" riskiest: {risky}"
+    )
+
+
+@app.command()
+def prune(
+    db: DbOption = Path("recorder.db"),
+    keep_first: Annotated[
+        int | None, typer.Option("--keep-first", help="Per operation and status, keep the first N.")
+    ] = None,
+    keep_last: Annotated[int | None, typer.Option("--keep-last", help="... and the most recent N.")] = None,
+    max_age: Annotated[str | None, typer.Option("--max-age", help="Drop older exchanges: 30d, 12h.")] = None,
+    max_bytes: Annotated[
+        int | None, typer.Option("--max-bytes", help="Cap the size of stored exchanges.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Apply the retention policy now: evidence is kept forever, raw exchanges by policy."""
+    from recorder.health import DAY, parse_duration
+    from recorder.retention import prune as run
+
+    policy = load_settings(config).retention
+    updates: dict[str, Any] = {}
+    if keep_first is not None:
+        updates["keep_first"] = keep_first
+    if keep_last is not None:
+        updates["keep_last"] = keep_last
+    if max_age is not None:
+        updates["max_age_days"] = parse_duration(max_age) / DAY
+    if max_bytes is not None:
+        updates["max_bytes"] = max_bytes
+    result = run(_open(db), policy.model_copy(update=updates))
+    out.print(
+        f"pruned {result.deleted:,} exchanges, kept {result.kept:,}; stored bodies and headers"
+        f" {result.bytes_before:,} -> {result.bytes_after:,} bytes (evidence unchanged)"
+    )
+
+
+@app.command()
+def merge(
+    shards: Annotated[list[Path], typer.Argument(help="Shard databases recorded by several proxies.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The merged database to create.")] = Path(
+        "merged.db"
+    ),
+) -> None:
+    """Combine shard databases into one: exchanges copied, evidence merged exactly."""
+    from recorder.merge import merge as run
+
+    result = run(shards, output, progress=lambda name: err.print(f"merging {name}"))
+    out.print(
+        f"merged {result.shards} shards into {output}: {result.exchanges:,} exchanges,"
+        f" {result.summaries} operation summaries, {result.snapshots} snapshots"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

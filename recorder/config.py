@@ -34,11 +34,24 @@ class InferenceSettings(Frozen):
     low_confidence: int = 3  # elements seen fewer times are marked `confidence: low`
 
 
+class RetentionSettings(Frozen):
+    """Which raw exchanges to keep (evidence is always kept): per operation shape and status, the first and
+    the most recent ones; then an optional maximum age and total size."""
+
+    enabled: bool = True
+    keep_first: int = 20
+    keep_last: int = 500
+    max_age_days: float | None = None
+    max_bytes: int | None = None
+    interval_seconds: float = 30.0
+
+
 class Settings(Frozen):
     """All settings; `source` names the file they came from, if any."""
 
     redact: RedactionSettings = Field(default_factory=RedactionSettings)
     infer: InferenceSettings = Field(default_factory=InferenceSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     paths: tuple[str, ...] = ()
     source: str | None = None
 

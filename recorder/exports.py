@@ -25,6 +25,21 @@ def write_text(path: Path, text: str) -> None:
         raise RecorderError(f"cannot write {path}: {exc.strerror}.") from None
 
 
+def resolve(db: sqlite_utils.Database, options: ObservedOptions, snapshot: str | None = None) -> Observed:
+    """The contract to export: a stored snapshot (`--version`), else the current observed contract, versioned
+    as the latest snapshot when nothing changed since, or as the next version with `-draft`."""
+    from recorder.history import by_version, current_version
+    from recorder.observed import pick_provider
+    from recorder.summarize import catch_up
+
+    if snapshot is not None:
+        catch_up(db)
+        return by_version(db, pick_provider(db, options.provider), snapshot).observed
+    observed = observed_contract(db, options)
+    version = current_version(db, observed)
+    return Observed(observed.contract.model_copy(update={"version": version}), observed.shapes)
+
+
 def export_openapi(
     db: sqlite_utils.Database,
     out: Path,
@@ -32,11 +47,12 @@ def export_openapi(
     *,
     version: str = "3.1",
     examples: bool = True,
+    snapshot: str | None = None,
 ) -> Contract:
-    """Write the observed contract as OpenAPI (YAML or JSON by extension)."""
+    """Write the observed contract (or a snapshot) as OpenAPI (YAML or JSON by extension)."""
     if out.suffix.lower() not in (".yaml", ".yml", ".json"):
         raise RecorderError(f"{out}: the OpenAPI file must end in .yaml, .yml or .json.")
-    contract = observed_contract(db, options).contract
+    contract = resolve(db, options, snapshot).contract
     doc = openapi_format.to_openapi(
         contract, version=version, evidence=options.thresholds.evidence, examples=examples
     )
@@ -51,9 +67,10 @@ def export_pacts(
     *,
     version: int = 3,
     consumer: str | None = None,
+    snapshot: str | None = None,
 ) -> dict[str, Path]:
     """Write one pact per consumer (of the chosen provider); returns consumer -> file."""
-    observed = observed_contract(db, options)
+    observed = resolve(db, options, snapshot)
     contract = observed.contract
     consumers = sorted(
         {
@@ -140,9 +157,11 @@ def _json(body: Any, content_type: str | None, truncated: int) -> Any:
         return None
 
 
-def export_jsonschema(db: sqlite_utils.Database, out_dir: Path, options: ObservedOptions) -> dict[str, Path]:
+def export_jsonschema(
+    db: sqlite_utils.Database, out_dir: Path, options: ObservedOptions, snapshot: str | None = None
+) -> dict[str, Path]:
     """Write one JSON Schema per operation body; returns file name -> path."""
-    contract = observed_contract(db, options).contract
+    contract = resolve(db, options, snapshot).contract
     written = {}
     for name, schema in jsonschema_format.schema_files(
         contract, evidence=options.thresholds.evidence

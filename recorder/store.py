@@ -373,3 +373,23 @@ def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+@migrations(name="0002_snapshots")
+def _snapshots(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS snapshots (
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,
+            version TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            bump TEXT NOT NULL,
+            reasons TEXT NOT NULL,
+            operations INTEGER NOT NULL,
+            exchanges INTEGER NOT NULL,
+            contract TEXT NOT NULL,
+            UNIQUE (provider, version)
+        );
+        """
+    )

@@ -245,6 +245,16 @@ class OperationSummary:
         _, values = path_shape(ex.path)
         self.path.add_object({str(i): typed_value(v) for i, v in enumerate(values)})
         self.query.add_object(typed_multidict(ex.query))
+        stamp = [ex.started, ex.consumer or ""]
+        seen = self.seen
+        for name in ex.query:  # parameters and statuses are stamped per exchange (cheap); fields per batch
+            location = "query: " + name
+            if location not in seen or seen[location][0] <= ex.started:
+                seen[location] = stamp
+        if ex.status is not None:
+            location = f"status {ex.status}"
+            if location not in seen or seen[location][0] <= ex.started:
+                seen[location] = stamp
         self.headers.add_object(self._request_headers(ex))
         req_value, req_parsed, req_mt = _body_value(ex, "request")
         if req_mt is not None:
@@ -347,12 +357,11 @@ class OperationSummary:
             return
         stamp = [self.last, self.last_consumer]
         locations: list[str] = []
-        for prefix, node in (("query: ", self.query), ("header: ", self.headers)):
+        for prefix, node in (("header: ", self.headers),):
             for part in subschemas(node.to_schema()):
                 if part["type"] == "object":
                     locations += [prefix + k for k, n in part.get("x-stats", {}).get("p", {}).items() if n]
         for code, status in self.statuses.items():
-            locations.append(f"status {code}")
             for body in status.bodies.values():
                 if body.node is not None:
                     locations += [f"response {code}: {p}" for p in _present_paths(body.node.to_schema())]
@@ -472,34 +481,48 @@ def summarize_exchanges(exchanges: Iterable[Exchange]) -> dict[tuple[str, str, s
     return out
 
 
+def _state(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", [STATE_KEY]).fetchone()
+    return int(row[0]) if row else 0
+
+
 def catch_up(
     db: sqlite_utils.Database,
     *,
     batch: int = 2000,
     progress: Callable[[int, int], None] | None = None,
+    on_batch: Callable[[list[OperationSummary], list[int]], None] | None = None,
 ) -> int:
-    """Fold exchanges recorded since the last run into `summaries`; returns how many were added."""
+    """Fold exchanges recorded since the last run into `summaries`; returns how many were added.
+
+    Each batch is summarised without holding a lock (writers keep writing); only the merge into the stored
+    summaries takes the write lock, and a batch another process folded in meanwhile is simply dropped.
+    `on_batch` receives each committed batch's own summaries and exchange ids (live drift uses them)."""
     done = 0
     total = None
+    conn = db.conn
     while True:
-        conn = db.conn
+        last = _state(conn)
+        if total is None and progress is not None:
+            total = conn.execute("SELECT count(*) FROM exchanges WHERE id > ?", [last]).fetchone()[0]
+        cursor = conn.execute("SELECT * FROM exchanges WHERE id > ? ORDER BY id LIMIT ?", [last, batch])
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+        if not rows:
+            return done
+        fresh = summarize_exchanges(exchange_from_row(r) for r in rows)
+        own = [s.dump() for s in fresh.values()] if on_batch else []
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError:
             time.sleep(0.05)
             continue
         try:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?", [STATE_KEY]).fetchone()
-            last = int(row[0]) if row else 0
-            if total is None and progress is not None:
-                total = conn.execute("SELECT count(*) FROM exchanges WHERE id > ?", [last]).fetchone()[0]
-            cursor = conn.execute("SELECT * FROM exchanges WHERE id > ? ORDER BY id LIMIT ?", [last, batch])
-            names = [d[0] for d in cursor.description]
-            rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-            if not rows:
-                conn.execute("COMMIT")
-                return done
-            fresh = summarize_exchanges(exchange_from_row(r) for r in rows)
+            if _state(conn) != last:  # another process folded these in meanwhile
+                conn.execute("ROLLBACK")
+                continue
             _store_summaries(conn, fresh)
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -510,6 +533,13 @@ def catch_up(
             conn.execute("ROLLBACK")
             raise
         done += len(rows)
+        if on_batch is not None:
+            batch_summaries = []
+            for key, data in zip(fresh, own, strict=True):
+                summary = OperationSummary(*key)
+                summary.load(data)
+                batch_summaries.append(summary)
+            on_batch(batch_summaries, [r["id"] for r in rows])
         if progress is not None:
             progress(done, total or done)
 
