@@ -1,7 +1,8 @@
 """A small, real JSON API on loopback ("shop"), used by `recorder demo` and the tests.
 
 `version=1` is the provider the contract is learned from; `version=2` changes it the way real providers
-drift: `name` renamed to `fullName`, an order's `total` turned into a string, a new order status.
+drift: `name` renamed to `fullName`, an order's `total` turned into a string, a new order status;
+`version=3` also answers the health check with 503.
 Responses are deterministic for a given path, so tests can compare them byte for byte.
 """
 
@@ -157,6 +158,8 @@ class ShopHandler(BaseHTTPRequestHandler):
             return self._json(400, {"error": "invalid JSON body", "code": 400})
         verb = "GET" if method == "HEAD" else method
         if path == "/api/v1/health" and verb == "GET":
+            if shop.version >= 3:  # version 3 also answers with a status the contract never saw
+                return self._json(503, {"status": "degraded", "version": shop.version})
             return self._json(200, {"status": "ok", "version": shop.version})
         if path == "/api/v1/users" and verb == "GET":
             limit = int(query.get("limit", ["10"])[0])

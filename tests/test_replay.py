@@ -1,0 +1,121 @@
+"""`recorder replay`: recorded requests re-sent to a provider build, answers judged."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support import run_cli, running_proxy
+
+from recorder.demo.consumer import TOKEN, drive
+from recorder.demo.provider import ShopServer
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("replay")
+    with (
+        ShopServer(version=1) as shop,
+        running_proxy(shop.url, folder / "t.db", "--provider", "shop") as proxy,
+    ):
+        drive(proxy.url, 300, seed=5)
+    return folder / "t.db"
+
+
+def _replay(db, target, *extra):
+    return run_cli("replay", "--db", str(db), "--target", target, "--format", "json", *extra, timeout=300)
+
+
+def test_replay_against_the_same_provider_is_clean(recorded):
+    with ShopServer(version=1) as shop:
+        result = _replay(recorded, shop.url, "--header", f"Authorization: Bearer {TOKEN}")
+    assert result.returncode == 0, result.stdout
+    data = json.loads(result.stdout)
+    assert [f for f in data["findings"] if f["severity"] == "breaking"] == []
+    assert (
+        "replayed" in result.stderr and "skipped" in result.stderr
+    )  # unsafe methods are not sent by default
+    replayed = int(result.stderr.split("replayed ")[1].split()[0])
+    operations = int(result.stderr.split("covering ")[1].split()[0])
+    assert replayed >= 8 and operations == 8  # every safe operation of the shop was replayed
+
+
+def test_replay_finds_each_change_with_the_right_severity(recorded):
+    with ShopServer(version=3) as shop:  # renamed field, retyped field, new enum value, health 503
+        result = _replay(recorded, shop.url, "--header", f"Authorization: Bearer {TOKEN}", "--sample", "5")
+    assert result.returncode == 1
+    findings = json.loads(result.stdout)["findings"]
+    got = {(f["kind"], f["operation"], f["location"]): f for f in findings}
+    assert got[("status-changed", "GET /api/v1/health", "status")]["severity"] == "breaking"
+    assert got[("status-changed", "GET /api/v1/health", "status")]["observed"] == 503
+    assert (
+        got[("field-disappeared", "GET /api/v1/users/{userId}", "response 200: /name")]["severity"]
+        == "breaking"
+    )
+    assert (
+        got[("field-retyped", "GET /api/v1/orders/{orderId}", "response 200: /total")]["severity"]
+        == "breaking"
+    )
+    assert (
+        got[("type-mismatch", "GET /api/v1/orders/{orderId}", "response 200: /total")]["severity"]
+        == "breaking"
+    )
+    assert all(f["examples"] for f in findings if f["severity"] == "breaking")
+
+
+def test_credentials_come_from_headers_never_from_the_recording(recorded):
+    with ShopServer(version=1) as shop:
+        anonymous = _replay(recorded, shop.url, "--operation", "GET /api/v1/users/me")
+    assert anonymous.returncode == 1  # the recorded token was redacted: the provider now says 401
+    kinds = {f["kind"] for f in json.loads(anonymous.stdout)["findings"]}
+    assert "status-changed" in kinds
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DEMO_TOKEN": TOKEN}
+    with ShopServer(version=1) as shop:
+        ok = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "recorder",
+                "replay",
+                "--db",
+                str(recorded),
+                "--target",
+                shop.url,
+                "--operation",
+                "GET /api/v1/users/me",
+                "--header",
+                "Authorization: Bearer $DEMO_TOKEN",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+    assert ok.returncode == 0, ok.stdout  # the token from the environment made it through
+    assert all(f["severity"] != "breaking" for f in json.loads(ok.stdout)["findings"])
+
+
+def test_unsafe_requests_need_consent_and_redacted_secrets_are_never_sent(recorded):
+    with ShopServer(version=1) as shop:
+        result = _replay(recorded, shop.url, "--include-unsafe", "--header", f"Authorization: Bearer {TOKEN}")
+    assert (
+        "redacted secret" in result.stderr
+    )  # POST /users bodies carried a (redacted) password: not replayed
+    assert "unsafe" not in result.stderr
+
+
+def test_replay_bad_input(recorded):
+    bad = run_cli("replay", "--db", str(recorded), "--target", "ftp://nowhere")
+    assert bad.returncode == 2 and "--target" in bad.stderr
+    op = run_cli(
+        "replay", "--db", str(recorded), "--target", "http://127.0.0.1:9", "--operation", "GET /nope"
+    )
+    assert op.returncode == 2 and "no operation" in op.stderr
+    header = run_cli("replay", "--db", str(recorded), "--target", "http://127.0.0.1:9", "--header", "nocolon")
+    assert header.returncode == 2 and "--header" in header.stderr
