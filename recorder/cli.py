@@ -640,6 +640,9 @@ def replay(
     since: Annotated[
         str | None, typer.Option("--since", help="Only requests recorded since: 2024-05-01, 7d, 12h.")
     ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Only requests recorded before this time.")
+    ] = None,
     include_unsafe: Annotated[
         bool, typer.Option("--include-unsafe", help="Also send POST/PUT/PATCH/DELETE.")
     ] = False,
@@ -695,6 +698,7 @@ def replay(
         consumer=consumer,
         operation=operation,
         since=parse_time(since, "--since"),
+        until=parse_time(until, "--until"),
         include_unsafe=include_unsafe,
         headers=parse_headers(header or []),
         concurrency=concurrency,
@@ -893,7 +897,9 @@ def merge(
 
 @app.command()
 def stub(
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port).")],
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free port).")
+    ],
     contract: Annotated[
         Path | None, typer.Option("--contract", help="OpenAPI (3.0/3.1) or Pact file to serve.")
     ] = None,
@@ -901,7 +907,9 @@ def stub(
         Path | None, typer.Option("--db", help="Serve the contract learned from this database instead.")
     ] = None,
     host: Annotated[str, typer.Option("--host", help="Address to bind (loopback by default).")] = "127.0.0.1",
-    seed: Annotated[int, typer.Option("--seed", help="Seed for generated bodies (same seed, same bodies).")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed for generated bodies (same seed, same bodies).")
+    ] = 0,
     provider: ProviderOption = None,
     config: ConfigOption = None,
 ) -> None:

@@ -50,6 +50,7 @@ class ReplayOptions:
     consumer: str | None = None
     operation: str | None = None  # "GET /users/{userId}"
     since: float | None = None
+    until: float | None = None
     include_unsafe: bool = False
     headers: dict[str, str] = field(default_factory=dict)
     concurrency: int = 4
@@ -110,6 +111,9 @@ def select(
     if options.since is not None:
         clauses.append("started >= ?")
         params.append(options.since)
+    if options.until is not None:
+        clauses.append("started < ?")
+        params.append(options.until)
     if shapes is not None:
         clauses.append(f"shape IN ({','.join('?' for _ in shapes)})")
         params += sorted(shapes)

@@ -56,6 +56,29 @@ def record_through_proxy(
     return result, statuses
 
 
+def _replay_step(db: Path, target: str, contract: Any, before: float) -> str:
+    """Replay requests recorded before the change against the changed provider; one line of verdict."""
+    from recorder.demo.consumer import TOKEN
+    from recorder.replay import ReplayOptions, replay
+
+    options = ReplayOptions(
+        target=target, sample=2, until=before, headers={"Authorization": f"Bearer {TOKEN}"}, rate=200.0
+    )
+    database = store.connect(db)
+    try:
+        result = replay(database, "shop", contract, options)
+    finally:
+        database.close()
+    breaking = [f for f in result.findings if f.severity == "breaking"]
+    lines = [
+        f"5. replayed {result.sent} recorded requests against the changed provider: "
+        + (f"FAIL, {len(breaking)} breaking differences" if breaking else "PASS")
+    ]
+    for f in breaking[:6]:
+        lines.append(f"     {f.operation:<38} {f.location:<28} {f.message} ({f.count}x)")
+    return "\n".join(lines)
+
+
 def run_demo(out: Path, say: Say, requests: int = 300) -> DemoResult:
     """Record, export, change the provider, record again, and report the drift."""
     from recorder.formats.load import load_contract
@@ -98,6 +121,7 @@ def run_demo(out: Path, say: Say, requests: int = 300) -> DemoResult:
         )
         more, _ = record_through_proxy(server.url, db, max(requests // 3, 60), seed=11)
         say(f"   recorded {more.get('recorded', 0)} more exchanges after the change")
+        verdict = _replay_step(db, server.url, contract, changed_at)
 
     documented = load_contract(files["openapi"])
     report = run_drift(
@@ -120,6 +144,7 @@ def run_demo(out: Path, say: Say, requests: int = 300) -> DemoResult:
     for finding in report.findings:
         if finding.severity == "breaking":
             say(f"     {finding.operation:<38} {finding.location:<28} {finding.message} ({finding.count}x)")
+    say(verdict)
     database = store.connect(db)
     try:
         stats = store.stats(database)
