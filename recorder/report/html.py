@@ -1,7 +1,7 @@
 """The browser view of a report: one self-contained HTML page with a summary, charts and details.
 
 Everything is inline: the stylesheet and a small script (report.css, report.js next to this module) and the
-charts, drawn here as SVG, so the page renders the same offline, in CI artifacts and in mail. A
+charts, drawn as SVG (with the pieces in svg.py), so the page renders the same offline, in CI artifacts and in mail. A
 Content-Security-Policy allows no network at all and only the page's own style and script (by hash), so
 even a finding that slipped past escaping could not load or run anything.
 
@@ -13,19 +13,12 @@ Stable hooks for tests and scripts: `#verdict[data-verdict]`, `#count-breaking[d
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
-import math
 import re
-from datetime import UTC, datetime
-from importlib.resources import files
 
 from recorder import __version__
 from recorder.model import SEVERITY_RANK, FieldPresence, Finding, OperationTraffic, Report
 from recorder.report.common import (
     SEVERITIES,
-    clean_text,
     counts_phrase,
     fail_on_phrase,
     findings_by_operation,
@@ -38,30 +31,29 @@ from recorder.report.common import (
     verdict,
     window_phrase,
 )
-
-SERIES_COLORS = (
-    "#4e79a7",
-    "#f28e2b",
-    "#59a14f",
-    "#e15759",
-    "#76b7b2",
-    "#b07aa1",
-    "#edc948",
-    "#9c755f",
+from recorder.report.svg import (
+    asset,
+    e,
+    empty_chart,
+    middle_cut,
+    prose,
+    source_hash,
+    svg_element,
+    thousands,
+    traffic_lines,
+    traffic_unit,
 )
-OTHER_COLOR = "#9aa0a6"
-MAX_SERIES = len(SERIES_COLORS)  # more operations than this are summed into "other operations"
+
 MAX_OPERATION_BARS = 20
 MAX_FIELD_BARS = 40
-DAY_BUCKETS_AFTER_HOURS = 14 * 24  # longer windows are charted per day, not per hour
 
 
 def render(report: Report) -> str:
     """The report as one self-contained HTML page."""
-    css = _asset("report.css")
-    js = _asset("report.js")
+    css = asset("report.css")
+    js = asset("report.js")
     csp = (
-        f"default-src 'none'; style-src '{_sha256(css)}'; script-src '{_sha256(js)}'; "
+        f"default-src 'none'; style-src '{source_hash(css)}'; script-src '{source_hash(js)}'; "
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
     counts = report.counts()
@@ -90,24 +82,6 @@ def render(report: Report) -> str:
         "</html>",
     ]
     return "\n".join(p for p in parts if p) + "\n"
-
-
-def e(value: object) -> str:
-    """Escape any value for HTML text or a quoted attribute (and drop characters HTML cannot carry)."""
-    return html.escape(clean_text(str(value)), quote=True)
-
-
-def _asset(name: str) -> str:
-    return files("recorder.report").joinpath(name).read_text(encoding="utf-8")
-
-
-def _sha256(text: str) -> str:
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return "sha256-" + base64.b64encode(digest).decode("ascii")
-
-
-def _n(value: int) -> str:
-    return f"{value:,}"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -140,7 +114,7 @@ def _header(report: Report) -> str:
     if report.operations:
         cards.append(("count-exchanges", exchanges, "exchanges", "card neutral"))
     cards_html = "".join(
-        f'<div class="{cls}" id="{cid}" data-count="{n}"><span class="num">{_n(n)}</span>'
+        f'<div class="{cls}" id="{cid}" data-count="{n}"><span class="num">{thousands(n)}</span>'
         f'<span class="label">{e(label)}</span></div>'
         for cid, n, label, cls in cards
     )
@@ -196,25 +170,6 @@ def _charts(report: Report) -> str:
     return "".join(parts)
 
 
-def _svg(chart_id: str, width: int, height: int, label: str, body: list[str]) -> str:
-    return (
-        f'<svg id="{chart_id}" class="chart" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" role="img" aria-label="{e(label)}" preserveAspectRatio="xMinYMin meet">'
-        + "".join(body)
-        + "</svg>"
-    )
-
-
-def _empty_svg(chart_id: str, width: int, message: str) -> str:
-    return _svg(
-        chart_id,
-        width,
-        60,
-        message,
-        [f'<text class="empty" x="{width / 2:g}" y="34" text-anchor="middle">{e(message)}</text>'],
-    )
-
-
 def severity_chart(report: Report) -> str:
     """Horizontal bars: findings per severity (always three bars, zero-width when none)."""
     counts = report.counts()
@@ -234,9 +189,11 @@ def severity_chart(report: Report) -> str:
             f'<rect class="bar sev-{s}" x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="3" '
             f'data-severity="{s}" data-count="{counts[s]}"><title>{severity_phrase(counts[s], s)}</title></rect>'
             f'<text class="value" x="{label_w + w + 6:.1f}" y="{y + bar_h / 2:g}" '
-            f'dominant-baseline="central">{_n(counts[s])}</text></g>'
+            f'dominant-baseline="central">{thousands(counts[s])}</text></g>'
         )
-    return _svg("chart-severity", width, top * 2 + row * 3 - (row - bar_h), "Findings by severity", body)
+    return svg_element(
+        "chart-severity", width, top * 2 + row * 3 - (row - bar_h), "Findings by severity", body
+    )
 
 
 def operations_chart(report: Report) -> str:
@@ -244,7 +201,7 @@ def operations_chart(report: Report) -> str:
     groups = findings_by_operation(report)
     width = 740
     if not groups:
-        return _empty_svg("chart-operations", width, "No findings")
+        return empty_chart("chart-operations", width, "No findings")
     ranked = sorted(
         groups.items(),
         key=lambda kv: (-_worst(kv[1]), -len(kv[1]), operation_key(kv[0])),
@@ -273,10 +230,10 @@ def operations_chart(report: Report) -> str:
             f'<a href="#{ids[operation]}" class="bar-link">'
             f'<g class="bar-row" data-operation="{e(operation)}" data-count="{len(findings)}">'
             f'<text class="label mono" x="{label_w - 8}" y="{y + bar_h / 2:g}" text-anchor="end" '
-            f'dominant-baseline="central">{e(_middle_cut(operation, 40))}<title>{e(operation)}</title></text>'
+            f'dominant-baseline="central">{e(middle_cut(operation, 40))}<title>{e(operation)}</title></text>'
             + "".join(segments)
             + f'<text class="value" x="{x + 6:.1f}" y="{y + bar_h / 2:g}" dominant-baseline="central">'
-            f"{_n(len(findings))}</text></g></a>"
+            f"{thousands(len(findings))}</text></g></a>"
         )
     height = top * 2 + row * len(shown) - (row - bar_h)
     if len(ranked) > len(shown):
@@ -285,144 +242,16 @@ def operations_chart(report: Report) -> str:
             f'<text class="more" x="{label_w}" y="{height - 6}">and '
             f"{plural(len(ranked) - len(shown), 'more operation')} with findings</text>"
         )
-    return _svg("chart-operations", width, height, "Findings by operation", body)
+    return svg_element("chart-operations", width, height, "Findings by operation", body)
 
 
 def _traffic_unit(report: Report) -> str:
-    _, step = _buckets(report.operations)
-    return "exchanges per day (UTC)" if step == 86400 else "exchanges per hour (UTC)"
-
-
-def _buckets(operations: tuple[OperationTraffic, ...]) -> tuple[list[int], int]:
-    hours = sorted({int(h) for o in operations for h in o.hours if h.lstrip("-").isdigit()})
-    if not hours:
-        return [], 3600
-    step = 86400 if (hours[-1] - hours[0]) / 3600 > DAY_BUCKETS_AFTER_HOURS else 3600
-    first, last = hours[0] // step * step, hours[-1] // step * step
-    return list(range(first, last + step, step)), step
+    return traffic_unit(report.operations)
 
 
 def traffic_chart(report: Report) -> str:
     """Lines: exchanges per hour (or day, for long windows) for the busiest operations, the rest summed."""
-    width, height = 1120, 300
-    buckets, step = _buckets(report.operations)
-    if not buckets:
-        return _empty_svg("chart-traffic", width, "No traffic recorded in this report")
-    index = {b: i for i, b in enumerate(buckets)}
-    busiest = sorted(report.operations, key=lambda o: (-o.count, operation_key(o.operation)))
-    series: list[tuple[str, str, list[int]]] = []
-    for n, op in enumerate(busiest):
-        values = [0] * len(buckets)
-        for h, c in op.hours.items():
-            if h.lstrip("-").isdigit():
-                values[index[int(h) // step * step]] += c
-        if n < MAX_SERIES - 1 or len(busiest) == MAX_SERIES:
-            series.append((op.operation, SERIES_COLORS[n], values))
-        elif n == MAX_SERIES - 1:
-            series.append((f"{len(busiest) - n} other operations", OTHER_COLOR, values))
-        else:
-            series[-1] = (
-                series[-1][0],
-                OTHER_COLOR,
-                [a + b for a, b in zip(series[-1][2], values, strict=True)],
-            )
-    series = [s for s in series if any(s[2])] or series[:1]
-
-    left, right, top, bottom = 56, 20, 14, 46
-    plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max(max(v) for _, _, v in series)
-    y_step = _nice_step(peak / 4) if peak else 1
-    y_max = max(y_step * math.ceil(peak / y_step), y_step)
-
-    def x_at(i: int) -> float:
-        return left + (plot_w / 2 if len(buckets) == 1 else plot_w * i / (len(buckets) - 1))
-
-    def y_at(v: float) -> float:
-        return top + plot_h * (1 - v / y_max)
-
-    body = ['<g class="grid">']
-    tick = 0
-    while tick <= y_max:
-        y = y_at(tick)
-        body.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}"/>'
-            f'<text class="tick" x="{left - 8}" y="{y:.1f}" text-anchor="end" dominant-baseline="central">'
-            f"{_n(tick)}</text>"
-        )
-        tick += y_step
-    body.append("</g>")
-    body.append(_time_axis(buckets, step, x_at, top + plot_h))
-    for name, color, values in series:
-        points = [(x_at(i), y_at(v)) for i, v in enumerate(values)]
-        line = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        area = f"{line} L{points[-1][0]:.1f},{y_at(0):.1f} L{points[0][0]:.1f},{y_at(0):.1f} Z"
-        body.append(
-            f'<g class="series-group" data-operation="{e(name)}">'
-            f'<path class="area" d="{area}" fill="{color}"/>'
-            f'<path class="series" d="{line}" stroke="{color}" data-operation="{e(name)}" '
-            f'data-total="{sum(values)}"><title>{e(name)}: {_n(sum(values))} exchanges</title></path>'
-        )
-        if len(buckets) <= 48:
-            for (x, y), b, v in zip(points, buckets, values, strict=True):
-                when = datetime.fromtimestamp(b, UTC).strftime(
-                    "%Y-%m-%d %H:%M" if step == 3600 else "%Y-%m-%d"
-                )
-                body.append(
-                    f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}">'
-                    f"<title>{e(name)}, {when} UTC: {_n(v)}</title></circle>"
-                )
-        body.append("</g>")
-    legend = "".join(
-        f'<li data-operation="{e(name)}"><svg class="swatch" viewBox="0 0 12 12" width="12" height="12" '
-        f'aria-hidden="true"><rect width="12" height="12" rx="2" fill="{color}"/></svg>'
-        f'<span class="mono">{e(name)}</span> <span class="muted">{_n(sum(values))}</span></li>'
-        for name, color, values in series
-    )
-    return (
-        _svg("chart-traffic", width, height, "Traffic per operation over time", body)
-        + f'<ul class="legend" id="legend-traffic">{legend}</ul>'
-    )
-
-
-def _time_axis(buckets: list[int], step: int, x_at, y0: float) -> str:
-    per_tick = 1
-    options = (1, 2, 3, 4, 6, 12, 24, 48, 72, 168) if step == 3600 else (1, 2, 7, 14, 28, 56, 91)
-    for per_tick in options:
-        if len(buckets) / per_tick <= 12:
-            break
-    out = [
-        '<g class="axis">',
-        f'<line x1="{x_at(0):.1f}" x2="{x_at(len(buckets) - 1):.1f}" y1="{y0}" y2="{y0}"/>',
-    ]
-    last_day = None
-    for i, b in enumerate(buckets):
-        if (b // step) % per_tick and len(buckets) != 1:
-            continue
-        x = x_at(i)
-        dt = datetime.fromtimestamp(b, UTC)
-        day = dt.strftime("%b %d")
-        first_line = dt.strftime("%H:%M") if step == 3600 else day
-        second = day if step == 3600 and day != last_day else ""
-        last_day = day
-        out.append(
-            f'<line class="tick-mark" x1="{x:.1f}" x2="{x:.1f}" y1="{y0}" y2="{y0 + 5}"/>'
-            f'<text class="tick" x="{x:.1f}" y="{y0 + 18}" text-anchor="middle">{first_line}'
-            + (f'<tspan x="{x:.1f}" dy="14" class="tick-date">{second}</tspan>' if second else "")
-            + "</text>"
-        )
-    out.append("</g>")
-    return "".join(out)
-
-
-def _nice_step(raw: float) -> int:
-    """The smallest 1/2/5 x 10^k integer at least `raw`: 37 -> 50, 4 -> 5, 0.3 -> 1."""
-    if raw <= 1:
-        return 1
-    magnitude = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 5, 10):
-        if m * magnitude >= raw:
-            return int(m * magnitude)
-    return int(10 * magnitude)
+    return traffic_lines(report.operations, empty="No traffic recorded in this report")
 
 
 def fields_chart(report: Report) -> str:
@@ -430,7 +259,7 @@ def fields_chart(report: Report) -> str:
     width = 1120
     fields = sorted(report.fields, key=lambda p: (operation_key(p.operation), p.status, p.location))
     if not fields:
-        return _empty_svg("chart-fields", width, "No field statistics in this report")
+        return empty_chart("chart-fields", width, "No field statistics in this report")
     shown = fields[:MAX_FIELD_BARS]
     label_x, bar_x, bar_w, row, head, bar_h = 16, 420, 520, 22, 30, 14
     body = []
@@ -450,13 +279,13 @@ def fields_chart(report: Report) -> str:
             f'<g class="bar-row" data-operation="{e(p.operation)}" data-status="{e(p.status)}" '
             f'data-location="{e(p.location)}">'
             f'<text class="label mono" x="{label_x}" y="{y + bar_h / 2:g}" dominant-baseline="central">'
-            f"{e(_middle_cut(p.location, 52))}<title>{e(p.location)}</title></text>"
+            f"{e(middle_cut(p.location, 52))}<title>{e(p.location)}</title></text>"
             f'<rect class="track" x="{bar_x}" y="{y}" width="{bar_w}" height="{bar_h}" rx="3"/>'
             f'<rect class="bar presence {cls}" x="{bar_x}" y="{y}" width="{bar_w * share:.1f}" '
             f'height="{bar_h}" rx="3" data-count="{p.seen}" data-of="{p.of}">'
-            f"<title>{e(p.location)}: {_n(p.seen)} of {_n(p.of)}</title></rect>"
+            f"<title>{e(p.location)}: {thousands(p.seen)} of {thousands(p.of)}</title></rect>"
             f'<text class="value" x="{bar_x + bar_w + 10}" y="{y + bar_h / 2:g}" dominant-baseline="central">'
-            f'{_percent(p)} <tspan class="muted">{_n(p.seen)}/{_n(p.of)}</tspan></text></g>'
+            f'{_percent(p)} <tspan class="muted">{thousands(p.seen)}/{thousands(p.of)}</tspan></text></g>'
         )
         y += row
     height = y + 4
@@ -466,7 +295,7 @@ def fields_chart(report: Report) -> str:
             f'<text class="more" x="0" y="{height - 6}">and '
             f"{plural(len(fields) - len(shown), 'more field')} (the JSON report lists all)</text>"
         )
-    return _svg("chart-fields", width, height, "Response field presence", body)
+    return svg_element("chart-fields", width, height, "Response field presence", body)
 
 
 def _percent(p: FieldPresence) -> str:
@@ -476,13 +305,6 @@ def _percent(p: FieldPresence) -> str:
     if p.seen < p.of:
         pct = min(pct, 99.9)  # never show 100% for a field that was missing somewhere
     return f"{pct:.1f}".rstrip("0").rstrip(".") + "%"
-
-
-def _middle_cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    keep = limit - 1
-    return text[: keep // 2] + "…" + text[len(text) - (keep - keep // 2) :]
 
 
 def _worst(findings: list[Finding]) -> int:
@@ -549,7 +371,7 @@ def _operation_details(
         or '<span class="chip ok">no findings</span>'
     )
     volume = (
-        f'<span class="volume">{_n(traffic.count)} exchange{"" if traffic.count == 1 else "s"}</span>'
+        f'<span class="volume">{thousands(traffic.count)} exchange{"" if traffic.count == 1 else "s"}</span>'
         if traffic
         else ""
     )
@@ -566,7 +388,7 @@ def _operation_details(
             facts.append(
                 "Statuses: "
                 + " ".join(
-                    f'<span class="status status-{e(code[:1])}xx">{e(code)} <b>{_n(n)}</b></span>'
+                    f'<span class="status status-{e(code[:1])}xx">{e(code)} <b>{thousands(n)}</b></span>'
                     for code, n in statuses
                 )
             )
@@ -629,14 +451,14 @@ def _finding_row(report: Report, f: Finding, columns: set[str]) -> str:
     examples = "".join(f"<code>recorder show {i}</code>" for i in f.examples[:5])
     if len(f.examples) > 5:
         examples += f'<span class="muted">+{len(f.examples) - 5} more</span>'
-    message = f'<div class="message">{_prose(f.message)}</div>' if f.message else ""
+    message = f'<div class="message">{prose(f.message)}</div>' if f.message else ""
     cells = {
         "severity": f'<span class="sev sev-{f.severity}">{f.severity}</span>',
         "finding": f'<div class="kind">{e(f.kind)}</div>{message}',
         "location": f'<code class="location">{e(f.location)}</code>' if f.location else "—",
         "expected": _value(f.expected, "expected"),
         "observed": _value(f.observed, "observed"),
-        "num": _n(f.count),
+        "num": thousands(f.count),
         "seen": "<br>".join(seen) or "—",
         "examples": examples or "—",
     }
@@ -647,12 +469,6 @@ def _finding_row(report: Report, f: Finding, columns: set[str]) -> str:
         + "".join(f'<td class="{key}">{cells[key]}</td>' for key, _ in _COLUMNS if key in columns)
         + "</tr>"
     )
-
-
-def _prose(text: str) -> str:
-    """Escape a message, showing its `code` spans as <code>."""
-    parts = re.split(r"`([^`]+)`", text)
-    return "".join(f"<code>{e(part)}</code>" if i % 2 else e(part) for i, part in enumerate(parts))
 
 
 def _notes(report: Report) -> str:
