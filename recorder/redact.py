@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, quote_plus
 from recorder.config import RedactionSettings
 from recorder.model import is_json_media_type, media_type
 
+MIN_SECRET_LENGTH = 13  # the shortest value any built-in pattern matches ("Bearer abcdefgh", a 13-digit card)
 PLACEHOLDER_RE = re.compile(r"<redacted:([a-z-]+)(?::(\d+))?>")
 
 SECRET_HEADERS = frozenset(
@@ -100,6 +101,8 @@ class Redactor:
         self._extra_fields = frozenset(f.lower() for f in settings.fields)
         patterns = dict(_VALUE_PATTERNS)
         patterns.update(settings.patterns)
+        # values shorter than every built-in pattern cannot be secrets, unless the user adds patterns
+        self._min_len = 1 if settings.patterns else MIN_SECRET_LENGTH
         self._kinds = list(patterns)
         self._value_re = re.compile(
             "|".join(f"(?P<g{i}>{p})" for i, p in enumerate(patterns.values())), re.DOTALL
@@ -139,7 +142,7 @@ class Redactor:
 
     def scrub_text(self, text: str) -> str:
         """Replace every secret-looking value inside free text with its placeholder."""
-        if not self.enabled or not text:
+        if not self.enabled or len(text) < self._min_len:
             return text
         return self._value_re.sub(self._replace_match, text)
 
@@ -213,12 +216,9 @@ class Redactor:
         """A decoded body with secrets replaced; unchanged bytes when nothing secret was found."""
         if not self.enabled or not body:
             return body
-        has_value = self._value_re_bytes.search(body) is not None
-        has_key = self._key_in_text.search(body) is not None
-        if not (has_value or has_key):
-            return body
         mt = media_type(content_type) or ""
         if is_json_media_type(content_type) or (not mt and body[:1] in (b"{", b"[")):
+            # JSON: parse (C speed) and look at keys and strings only; untouched bodies keep their bytes
             redacted = self._json_body(body)
             if redacted is not None:
                 return redacted
@@ -238,28 +238,48 @@ class Redactor:
         except (ValueError, RecursionError):
             return None
         try:
-            redacted = self.json_value(data)
+            changed = [False]
+            redacted = self.json_value(data, changed)
+            if not changed[0]:
+                return body
             return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         except (RecursionError, ValueError):
             return None
 
-    def json_value(self, data: Any) -> Any:
-        """A JSON value with secret fields and secret-looking strings replaced (iterative: deep nesting is safe)."""
+    def json_value(self, data: Any, changed: list[bool] | None = None) -> Any:
+        """A JSON value with secret fields and secret-looking strings replaced (in place, iterative: deep
+        nesting is safe). `changed[0]` is set when anything was replaced."""
+        changed = changed if changed is not None else [False]
         root = [data]
-        stack: list[tuple[Any, Any, bool]] = [(root, 0, False)]
+        stack: list[tuple[Any, bool]] = [(root, False)]
+        names = self._name_cache
+        is_secret = self.is_secret_name
+        search = self._value_re.search
         while stack:
-            container, key, forced = stack.pop()
-            value = container[key]
-            if isinstance(value, dict):
-                for k in list(value):
-                    stack.append((value, k, forced or self.is_secret_name(k)))
-            elif isinstance(value, list):
-                for i in range(len(value)):
-                    stack.append((value, i, forced))
-            elif isinstance(value, str):
-                container[key] = self.secret_value(str(key), value) if forced else self.scrub_text(value)
-            elif forced and isinstance(value, (int, float)) and not isinstance(value, bool):
-                container[key] = 0 if isinstance(value, int) else 0.0
+            node, forced = stack.pop()
+            pairs = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, value in pairs:
+                if forced:
+                    secret = True
+                elif isinstance(key, str):
+                    secret = names[key] if key in names else is_secret(key)
+                else:
+                    secret = False
+                if isinstance(value, str):
+                    if secret:
+                        node[key] = self.secret_value(str(key), value)
+                        changed[0] = True
+                    elif len(value) >= self._min_len and search(value):
+                        scrubbed = self.scrub_text(value)
+                        if scrubbed != value:
+                            node[key] = scrubbed
+                            changed[0] = True
+                elif isinstance(value, (dict, list)):
+                    if value:
+                        stack.append((value, secret))
+                elif secret and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    node[key] = 0 if isinstance(value, int) else 0.0
+                    changed[0] = True
         return root[0]
 
     def _form_body(self, body: bytes) -> bytes:

@@ -117,7 +117,9 @@ def test_import_har_then_stats_and_endpoints(tmp_path, har_file):
 
     endpoints = run_cli("endpoints", "--db", str(db))
     assert endpoints.returncode == 0
-    assert "/users/3" in endpoints.stdout and "POST" in endpoints.stdout
+    assert "/users/{userId}" in endpoints.stdout and "POST" in endpoints.stdout
+    raw = run_cli("endpoints", "--db", str(db), "--raw")
+    assert "/users/3" in raw.stdout
 
     ((body, ctype),) = db_rows(
         db, "SELECT response_body, response_content_type FROM exchanges WHERE path = '/logo.png'"

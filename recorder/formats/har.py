@@ -32,17 +32,21 @@ def read_har(path: Path) -> list[dict[str, Any]]:
 
 
 def records_from_har(path: Path) -> Iterator[RawRecord]:
-    """One raw record per HAR entry; an entry that is not well formed stops with its index."""
+    """One raw record per HAR entry; an entry that is not well formed stops with its index.
+
+    Each record's uid is derived from the file's content and the entry's position, so importing the same
+    file twice adds nothing."""
+    digest = hashlib.sha1(path.read_bytes()).hexdigest()[:20]
     for index, entry in enumerate(read_har(path)):
         try:
-            yield _record(entry)
+            yield _record(entry, f"har-{digest}-{index}")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ImportFileError(
                 f"{path}: entry {index} is not a valid HAR entry ({type(exc).__name__}: {exc})."
             ) from None
 
 
-def _record(entry: dict[str, Any]) -> RawRecord:
+def _record(entry: dict[str, Any], uid: str) -> RawRecord:
     req = entry["request"]
     resp = entry.get("response") or {}
     url = urlsplit(req["url"])
@@ -56,7 +60,6 @@ def _record(entry: dict[str, Any]) -> RawRecord:
     path = url.path or "/"
     if url.query:
         path = f"{path}?{url.query}"
-    uid = hashlib.sha1(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()
     error = resp.get("_error") or (None if status else "no response")
     return RawRecord(
         uid=uid,
