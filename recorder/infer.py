@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,6 +204,7 @@ class EvidenceString(String):
         self.formats: dict[str, int] = {}
         self.values = _Values()
         self.min_len: int | None = None
+        self.shortest = 1 << 62  # min_len without the None check on the hot path
         self.max_len = 0
         self.long = 0
         self.redacted = 0
@@ -211,7 +213,8 @@ class EvidenceString(String):
     def add_object(self, obj: str) -> None:
         self.n += 1
         size = len(obj)
-        if self.min_len is None or size < self.min_len:
+        if size < self.shortest:
+            self.shortest = size
             self.min_len = size
         if size > self.max_len:
             self.max_len = size
@@ -227,7 +230,7 @@ class EvidenceString(String):
                 self.detect = False  # no value ever had a format: this location has none
         if size > VALUE_MAX_LEN:
             self.long += 1
-        elif obj[:10] == "<redacted:":
+        elif obj[:1] == "<" and obj.startswith("<redacted:"):
             self.redacted += 1
         else:
             counts = self.values.counts
@@ -247,6 +250,7 @@ class EvidenceString(String):
         self.values.merge(stats.get("vals", []))
         if stats.get("minL") is not None:
             self.min_len = stats["minL"] if self.min_len is None else min(self.min_len, stats["minL"])
+            self.shortest = self.min_len
         self.max_len = max(self.max_len, stats.get("maxL", 0))
         self.long += stats.get("long", 0)
         self.redacted += stats.get("red", 0)
@@ -415,6 +419,9 @@ class EvidenceObject(Object):
         return schema
 
 
+_nesting = threading.local()  # current container depth while adding an object (per thread)
+TOO_DEEP = "<nested too deep>"
+
 _BY_TYPE: dict[type, type] = {
     dict: EvidenceObject,
     list: EvidenceList,
@@ -435,6 +442,24 @@ class EvidenceNode(SchemaNode):
         cls = _BY_TYPE.get(type(obj))
         if cls is None:  # not a JSON type (tuple, bytes...): record its text
             cls, obj = EvidenceString, str(obj)
+        elif cls is EvidenceObject or cls is EvidenceList:
+            # recursion-safe: containers nested deeper than MAX_DEPTH are summarised as a marker string
+            depth = getattr(_nesting, "depth", 0)
+            if depth >= MAX_DEPTH:
+                cls, obj = EvidenceString, TOO_DEEP
+            else:
+                _nesting.depth = depth + 1
+                try:
+                    for strategy in self._active_strategies:
+                        if strategy.__class__ is cls:
+                            strategy.add_object(obj)
+                            return self
+                    strategy = cls(self.__class__)
+                    self._active_strategies.append(strategy)
+                    strategy.add_object(obj)
+                finally:
+                    _nesting.depth = depth
+                return self
         for strategy in self._active_strategies:
             if strategy.__class__ is cls:
                 strategy.add_object(obj)
@@ -477,48 +502,8 @@ class EvidenceBuilder(SchemaBuilder):
 MAX_DEPTH = 64  # deeper nesting is summarised as a string "<nested too deep>" (recursion-safe)
 
 
-def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """True when containers nest deeper than `limit` (iterative, stops at the first too-deep branch)."""
-    stack = [(value, 0)]
-    while stack:
-        current, depth = stack.pop()
-        if isinstance(current, dict):
-            current = current.values()
-        elif not isinstance(current, list):
-            continue
-        if depth >= limit:
-            return True
-        stack.extend((v, depth + 1) for v in current if isinstance(v, (dict, list)))
-    return False
-
-
-def clip_depth(value: Any, limit: int = MAX_DEPTH) -> Any:
-    """A copy of `value` with containers below `limit` levels replaced by a marker string."""
-    root: list[Any] = [None]
-    stack: list[tuple[Any, Any, Any, int]] = [(value, root, 0, 0)]
-    while stack:
-        current, parent, key, depth = stack.pop()
-        if isinstance(current, (dict, list)) and depth >= limit:
-            parent[key] = "<nested too deep>"
-        elif isinstance(current, dict):
-            copy: dict[str, Any] = {}
-            parent[key] = copy
-            for k, v in current.items():
-                copy[k] = None
-                stack.append((v, copy, k, depth + 1))
-        elif isinstance(current, list):
-            items: list[Any] = [None] * len(current)
-            parent[key] = items
-            stack.extend((v, items, i, depth + 1) for i, v in enumerate(current))
-        else:
-            parent[key] = current
-    return root[0]
-
-
 def observe(node: EvidenceNode, value: Any) -> None:
-    """Add one observed JSON value to a node, clipping pathological nesting first."""
-    if too_deep(value):
-        value = clip_depth(value)
+    """Add one observed JSON value to a node (nesting deeper than MAX_DEPTH is summarised as a marker)."""
     node.add_object(value)
 
 
