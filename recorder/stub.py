@@ -45,7 +45,6 @@ HOP_HEADERS = frozenset(
     {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive", "date", "server"}
 )
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
-_WORD = string.ascii_letters + string.digits
 
 
 @dataclass(frozen=True)
@@ -101,6 +100,7 @@ class Recorded:
         self._by_body: dict[tuple[RequestKey, str], dict[int, StubResponse | int]] = {}
         self._default: dict[Any, int] = {}
         self._loader = loader
+        self._loaded: dict[int, StubResponse | None] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -115,17 +115,16 @@ class Recorded:
         status: int,
         *,
         body: bytes | None = None,
-        default: bool = False,
     ) -> None:
-        """Remember `response` (or the id to load it by) as the answer of status `status` to this request."""
+        """Remember `response` (or the id to load it by) as the answer of status `status` to this request; the
+        first status remembered for a request is its default."""
         key = (method.upper(), path, query_key(query))
         targets: list[tuple[dict[Any, dict[int, StubResponse | int]], Any]] = [(self._by_request, key)]
         if body is not None:
             targets.append((self._by_body, (key, _body_key(body))))
         for index, k in targets:
             index.setdefault(k, {}).setdefault(status, response)
-            if default or k not in self._default:
-                self._default[k] = status
+            self._default.setdefault(k, status)
 
     def lookup(
         self, method: str, path: str, query: dict[str, list[str]], body: bytes | None
@@ -147,7 +146,11 @@ class Recorded:
         if self._loader is None:
             return None
         with self._lock:
-            return self._loader(answer)
+            if answer not in self._loaded:
+                if len(self._loaded) >= CACHE_SIZE:
+                    self._loaded.clear()
+                self._loaded[answer] = self._loader(answer)
+            return self._loaded[answer]
 
 
 def recorded_from_pact(doc: dict[str, Any]) -> Recorded:
@@ -256,6 +259,7 @@ class BodyGenerator:
         self.echo_id = echo_id
 
     def value(self, schema: Any, name: str = "", depth: int = 0) -> Any:
+        """A value for `schema`; `name` (the field's name) shapes plain strings and picks path echoes."""
         if not isinstance(schema, dict) or depth > 12:
             return None if depth > 12 else self._text(name, {})
         if "const" in schema:

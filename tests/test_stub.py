@@ -500,3 +500,57 @@ def _parse(query: str) -> dict[str, list[str]]:
     from urllib.parse import parse_qs
 
     return parse_qs(query, keep_blank_values=True)
+
+
+SCHEMAS = [
+    {"type": "integer", "minimum": 10, "maximum": 12},
+    {"type": "integer", "exclusiveMinimum": 0, "multipleOf": 5},
+    {"type": "number", "minimum": -1.5, "maximum": -1.0},
+    {"type": ["string", "null"], "minLength": 12, "maxLength": 14},
+    {"type": "string", "maxLength": 3},
+    {"type": "string", "pattern": "^usr_[A-Za-z0-9]+$"},
+    {"type": "string", "pattern": "^[0-9a-fA-F]{8}$"},
+    {"type": "string", "pattern": r"^(ab|cd)+-\d{2,3}(\.[a-z]{1,2})?$"},
+    {"type": "string", "pattern": "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$"},
+    *(
+        {"type": "string", "format": f}
+        for f in ("date-time", "date", "time", "email", "uuid", "uri", "ipv4", "ipv6")
+    ),
+    {"enum": ["a", "b", None]},
+    {"const": {"k": [1, 2]}},
+    {"type": "array", "items": {"type": "integer", "enum": [1, 2, 3]}, "minItems": 3, "uniqueItems": True},
+    {"type": "array", "prefixItems": [{"type": "string"}, {"type": "boolean"}], "maxItems": 2},
+    {"type": "array", "items": {"type": "string"}, "maxItems": 0},
+    {
+        "type": "object",
+        "additionalProperties": {"type": "integer"},
+        "propertyNames": {"pattern": "^[a-z]{3}$"},
+        "minProperties": 3,
+    },
+    {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}}},
+        "required": ["id", "name"],
+    },
+    {
+        "anyOf": [
+            {"type": "null"},
+            {"type": "object", "properties": {"a": {"type": "string", "format": "date"}}},
+        ]
+    },
+    {"allOf": [{"type": "object", "properties": {"a": {"type": "integer"}}}, {"required": ["a", "b"]}]},
+]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda s: json.dumps(s)[:60])
+def test_generated_values_fit_their_schema(schema):
+    import random
+
+    from recorder.stub import BodyGenerator
+
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    for seed in range(20):
+        value = BodyGenerator(random.Random(seed)).value(schema, "field")
+        assert list(validator.iter_errors(value)) == [], (seed, value)
