@@ -172,10 +172,13 @@ def contract_stub(contract: Contract, pytestconfig: pytest.Config) -> Iterator[A
     except ImportError:
         pytest.skip("contract_stub needs recorder.stub, which this installation of contract-recorder lacks")
     # the file rather than `contract`: from a Pact, the stub also answers each interaction as recorded
-    stub = start_stub(pytestconfig.stash[_SESSION].path, host="127.0.0.1", port=0, seed=0)
+    session = pytestconfig.stash[_SESSION]
+    stub = start_stub(session.path, host="127.0.0.1", port=0, seed=0)
+    session.stub_urls.append(stub.url.rstrip("/") + "/")
     try:
         yield stub
     finally:
+        session.stub_urls.remove(stub.url.rstrip("/") + "/")
         stub.stop()
 
 
@@ -234,7 +237,7 @@ def exchange_from_response(response: Any) -> Exchange:
 
 
 def _read_response(response: Any) -> tuple[Exchange, str]:
-    """The exchange and a label for messages: `GET http://127.0.0.1:8000/users/1 -> 200`."""
+    """The exchange and the full URL of its request."""
     from recorder.validate import make_exchange
 
     try:
@@ -259,7 +262,7 @@ def _read_response(response: Any) -> tuple[Exchange, str]:
         response_headers=_headers(response.headers),
         response_body=_body(response, ("content",)),
     )
-    return exchange, f"{exchange.method} {url} -> {status}"
+    return exchange, url
 
 
 def _headers(headers: Any) -> list[tuple[str, str]]:
@@ -283,7 +286,10 @@ def _body(message: Any, attributes: tuple[str, ...]) -> bytes | None:
 
 
 def _rejected(finding: Finding) -> Finding:
-    """A request-side problem the provider refused with a 4xx is a warning, as in drift: the contract held."""
+    """A request-side problem a provider refused with a 4xx is a warning, as in drift: the contract held.
+
+    Not for requests to `contract_stub`: those come from the consumer under test, whose request is the point.
+    """
     if finding.severity != "breaking" or not finding.location.startswith(REQUEST_SIDE):
         return finding
     message = f"{finding.message} (the provider rejected this request with 4xx)"
@@ -354,6 +360,7 @@ class _Target:
     path: Path
     checker: Checker
     operation: str | None = None
+    stub_urls: list[str] = field(default_factory=list)  # the session's stubs: their callers are consumers
 
     @property
     def name(self) -> str:
@@ -361,14 +368,16 @@ class _Target:
 
     def check(self, response: Any, operation: str | None) -> _Checked:
         __tracebackhide__ = True
-        exchange, label = _read_response(response)
+        exchange, url = _read_response(response)
+        label = f"{exchange.method} {url} -> {exchange.status}"
         op = None
         if operation is not None:
             op = self.checker.operation(operation)
             if op is None:
                 pytest.fail(self.unknown(operation), pytrace=False)
         findings = self.checker.check(exchange, op)
-        if exchange.status is not None and 400 <= exchange.status < 500:
+        to_stub = any(url.startswith(stub) for stub in self.stub_urls)
+        if exchange.status is not None and 400 <= exchange.status < 500 and not to_stub:
             findings = [_rejected(f) for f in findings]
         return _Checked(label, self.name, findings)
 
@@ -407,6 +416,7 @@ class _Session:
     path: Path | None
     strict: bool
     checkers: dict[Path, Checker] = field(default_factory=dict)
+    stub_urls: list[str] = field(default_factory=list)
     drifted: list[tuple[str, list[_Checked]]] = field(default_factory=list)
 
 
@@ -458,7 +468,8 @@ def _target(request: pytest.FixtureRequest) -> _Target:
         path = request.config.stash[_SESSION].path
     if path is None:
         pytest.skip(NO_CONTRACT)
-    return _Target(path, _checker(request.config, path), operation)
+    session = request.config.stash[_SESSION]
+    return _Target(path, _checker(request.config, path), operation, session.stub_urls)
 
 
 def _log(item: pytest.Item) -> _TestLog:

@@ -440,7 +440,6 @@ def test_async_clients_and_requests_sessions_are_recorded(suite: pytest.Pytester
 
 
 def test_consumer_against_the_stub(suite: pytest.Pytester) -> None:
-    pytest.importorskip("recorder.stub", reason="recorder.stub (the stub provider) is not in this tree yet")
     suite.makepyfile(
         """
         import httpx
@@ -459,6 +458,27 @@ def test_consumer_against_the_stub(suite: pytest.Pytester) -> None:
     )
     result = suite.runpytest("--contract", "users.yaml", "--contract-strict")
     result.assert_outcomes(passed=2)
+
+
+def test_a_consumer_request_the_stub_refuses_fails_the_check(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        """
+        import httpx
+
+        def test_create_without_name(contract_stub, contract_check):
+            response = httpx.post(f"{contract_stub.url}/users", json={"email": "ada@example.com"})
+            assert response.status_code == 400
+            contract_check(response)
+        """
+    )
+    result = suite.runpytest("--contract", "users.yaml")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E * POST http://127.0.0.1:*/users -> 400 breaks the contract users.yaml:",
+            "E *   POST /users request body: /name: expected present, observed missing",
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -491,7 +511,6 @@ def test_readme_provider_example(suite: pytest.Pytester) -> None:
 
 
 def test_readme_consumer_example(suite: pytest.Pytester) -> None:
-    pytest.importorskip("recorder.stub", reason="recorder.stub (the stub provider) is not in this tree yet")
     examples = readme_examples()
     (suite.path / "tests").mkdir()
     shutil.copy(DATA / "users.yaml", suite.path / "openapi.yaml")
