@@ -51,13 +51,19 @@ def _open(db: Path):
     return store.connect(db)
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         out.print(f"contract-recorder {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Learn API contracts from real HTTP traffic: record, infer, export, detect drift."""
 
 
 # ---------------------------------------------------------------------------------------------------------
