@@ -189,3 +189,37 @@ def test_merge_of_two_live_proxies(tmp_path):
     endpoints = _ok("endpoints", "--db", str(tmp_path / "all.db")).stdout
     total = sum(int(line.split()[2].replace(",", "")) for line in endpoints.splitlines())
     assert total == 110
+
+
+def test_dashboard_renders_the_numbers_the_database_holds(traffic, tmp_path):
+    from test_reports import run_chromium
+
+    db = tmp_path / "r.db"
+    _ok("merge", str(traffic / "a.db"), str(traffic / "v2.db"), "-o", str(db))
+    page = tmp_path / "health.html"
+    result = _ok("report", "--db", str(db), "-o", str(page))
+    assert "no snapshot" not in result.stdout
+    html = page.read_text()
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    total = db_rows(db, "SELECT count(*) FROM exchanges")[0][0]
+    per_op = dict(
+        db_rows(db, "SELECT method || ' ' || shape, count(*) FROM exchanges GROUP BY method, shape")
+    )
+    dom = run_chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
+    assert f'id="total-exchanges" data-count="{total}"' in dom or f'data-count="{total}"' in dom
+    for chart in ("chart-traffic", "chart-statuses", "chart-latency", "chart-coverage"):
+        assert f'id="{chart}"' in dom, chart
+    assert per_op["GET /api/v1/users/{int}"] > 0
+    assert 'data-operation="GET /api/v1/users/{userId}"' in dom
+    # against a snapshot taken before the provider changed, the changed operations rank as the riskiest
+    snap_db = tmp_path / "s.db"
+    import shutil
+
+    shutil.copy(traffic / "a.db", snap_db)
+    _ok("snapshot", "--db", str(snap_db))
+    _ok("merge", str(snap_db), str(traffic / "v2.db"), "-o", str(tmp_path / "sv.db"))
+    _ok("report", "--db", str(tmp_path / "sv.db"), "-o", str(tmp_path / "h2.html"))
+    dom2 = run_chromium(tmp_path, "--dump-dom", (tmp_path / "h2.html").as_uri()).stdout
+    first = dom2.split('data-rank="1"')[0].rsplit("data-operation=", 1)[-1] if 'data-rank="1"' in dom2 else ""
+    assert "users" in first or "orders" in first
+    assert 'data-version="1.0.0"' in dom2
