@@ -442,7 +442,7 @@ def _verify(source: Path, url: str, token: str = TOKEN) -> None:
 
 
 @pytest.mark.slow
-def test_the_official_pact_verifier_passes_our_pacts_against_the_stub(shop):
+def test_the_official_pact_verifier_passes_our_pacts_against_the_stub(shop, tmp_path):
     files = sorted(shop.pacts.iterdir())
     assert [f.name for f in files] == [
         "billing-service-shop.json",
@@ -456,6 +456,13 @@ def test_the_official_pact_verifier_passes_our_pacts_against_the_stub(shop):
         _verify(shop.pacts, running.url)
     with start_stub(stub_from_db(shop.v2_db)) as running, pytest.raises(Exception, match=r"(?i)verif|fail"):
         _verify(shop.pacts, running.url)  # the verifier does fail a stub that answers otherwise
+    v4 = tmp_path / "v4"
+    result = run_cli("export", "pact", "--db", str(shop.v1_db), "-o", str(v4), "--pact-version", "4")
+    assert result.returncode == 0, result.stderr
+    pact = v4 / "web-app-shop.json"
+    assert json.loads(pact.read_text())["metadata"]["pactSpecification"]["version"] == "4.0"
+    with start_stub(pact) as running:  # v4 bodies (`content`, `contentType`) answered as recorded
+        _verify(pact, running.url)
 
 
 def test_start_stub_serves_a_contract_on_a_background_thread_and_stops(shop):
