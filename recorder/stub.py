@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import json
 import math
 import random
@@ -1198,7 +1199,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind(address)
     except OSError as exc:
         sock.close()
-        if exc.errno == 98:  # EADDRINUSE
+        if exc.errno == errno.EADDRINUSE:
             raise RecorderError(
                 f"port {port} on {host} is in use.",
                 tip="choose another with --port, or --port 0 for a free one.",
@@ -1264,6 +1265,7 @@ class RunningStub:
 
     @property
     def running(self) -> bool:
+        """True while the server thread runs."""
         return self._thread.is_alive()
 
     def __enter__(self) -> RunningStub:
