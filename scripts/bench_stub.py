@@ -22,6 +22,7 @@ Also prints the stub's time to first response: `recorder stub` as a subprocess, 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -82,6 +83,7 @@ def serve(kind: str) -> None:
     from recorder.stub import RunningStub, bind
 
     app = _starlette_app() if kind == "starlette" else _raw_app
+    gc.freeze()  # as `recorder stub` does
     running = RunningStub(app, bind(HOST, 0)).start()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
