@@ -352,7 +352,9 @@ class Health(Frozen):
     database: str = ""
     provider: str = ""
     reference: str = ""  # what findings are computed against (a snapshot version or a contract file)
-    totals: dict[str, int | float] = Field(default_factory=dict)  # exchanges, operations, consumers, dropped, ...
+    totals: dict[str, int | float] = Field(
+        default_factory=dict
+    )  # exchanges, operations, consumers, dropped, ...
     operations: tuple[OperationHealth, ...] = ()  # ordered by risk, highest first
     snapshots: tuple[Snapshot, ...] = ()
     deprecations: tuple[DeprecationCandidate, ...] = ()

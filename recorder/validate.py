@@ -62,7 +62,9 @@ class Checker:
                 continue
             m = route.regex.fullmatch(path)
             if m:
-                return route.op, {name: unquote(value) for name, value in zip(route.names, m.groups(), strict=True)}
+                return route.op, {
+                    name: unquote(value) for name, value in zip(route.names, m.groups(), strict=True)
+                }
         return None
 
     def path_allowed(self, path: str) -> list[str]:
@@ -70,7 +72,9 @@ class Checker:
         path = path.split("?", 1)[0]
         return sorted({r.op.method.upper() for r in self.routes if r.regex.fullmatch(path)})
 
-    def check(self, exchange: Exchange, operation: str | Operation | None = None, *, request_only: bool = False) -> list[Finding]:
+    def check(
+        self, exchange: Exchange, operation: str | Operation | None = None, *, request_only: bool = False
+    ) -> list[Finding]:
         """Findings for one exchange (an empty list when it conforms)."""
         if isinstance(operation, str):
             op = self.operation(operation)
@@ -112,7 +116,9 @@ def _path_values(op: Operation, path: str) -> dict[str, str]:
     template = split_path(op.path)
     if len(concrete) != len(template):
         return {}
-    return {t[1:-1]: c for t, c in zip(template, concrete, strict=True) if t.startswith("{") and t[1:-1] in names}
+    return {
+        t[1:-1]: c for t, c in zip(template, concrete, strict=True) if t.startswith("{") and t[1:-1] in names
+    }
 
 
 def _path_problems(op: Operation, params: dict[str, str]) -> list[Problem]:
