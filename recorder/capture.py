@@ -1,12 +1,13 @@
 """The mitmproxy addon: copies each completed flow into a `RawRecord` and hands it off, never blocking.
 
-The event loop only copies references (a few microseconds) and appends them to a bounded deque. A writer
-thread wakes every `FLUSH_INTERVAL` seconds, batches what accumulated into length-prefixed frames and pipes
-them to a child process (`recorder.sink`) that decodes, redacts and writes to SQLite, so the CPU work of
-recording never competes with the proxy for its GIL. Nothing wakes the writer per record: a `queue.Queue`
-put notifies the waiting thread, which then fights the event loop for the GIL and sends batches of one
-(measured: ~12% of bare mitmproxy's throughput; see scripts/bench_proxy.py).
-If the deque is full or the child is gone, the record is counted as dropped and traffic flows on unchanged.
+The event loop copies references out of the flow, pickles them into one length-prefixed frame (~5 us for
+1 KB) and writes it to the stdin pipe of a child process (`recorder.sink`) without blocking (~20 us); the
+child decodes, redacts and writes to SQLite, so the CPU work of recording never competes with the proxy for
+its GIL. Only when the pipe is full (the store is behind) or the child is gone do frames go to a bounded
+backlog that a writer thread drains; a thread woken for every record costs more than the write itself
+(GIL hand-offs: ~12% of bare mitmproxy's throughput, measured with scripts/bench_proxy.py).
+If the backlog is full or the child cannot be restarted, the record is counted as dropped and traffic flows
+on unchanged.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections import deque
+
+if os.name == "posix":
+    import fcntl
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +38,8 @@ log = logging.getLogger("recorder")
 
 QUEUE_RECORDS = 20_000
 QUEUE_BYTES = 256 << 20
-BATCH = 256
-FLUSH_INTERVAL = 0.05  # seconds between the writer's wake-ups; done() flushes at once
+PIPE_BYTES = 1 << 20  # Linux's default limit for an unprivileged process (/proc/sys/fs/pipe-max-size)
+NONBLOCKING_PIPE = os.name == "posix"  # elsewhere every frame goes through the writer thread
 
 
 def record_from_flow(flow: http.HTTPFlow, source: str = "proxy") -> RawRecord:
@@ -68,7 +73,7 @@ def record_from_flow(flow: http.HTTPFlow, source: str = "proxy") -> RawRecord:
 
 
 class SinkProcess:
-    """The child process that stores records, fed through its stdin by one writer thread."""
+    """The child process that stores records, fed through its stdin pipe (non-blocking once ready)."""
 
     def __init__(self, db: Path, settings: dict[str, Any], session: dict[str, Any]) -> None:
         self.db = db
@@ -76,6 +81,7 @@ class SinkProcess:
         self.session = session
         self.proc: subprocess.Popen[bytes] | None = None
         self.summary: dict[str, Any] | None = None
+        self.on_stats: Any = None  # called with the store's periodic counters (for /metrics)
         self._reader: threading.Thread | None = None
         self._ready = threading.Event()
 
@@ -122,6 +128,8 @@ class SinkProcess:
                 )
             elif kind == "summary":
                 self.summary = event
+            elif kind == "stats" and self.on_stats is not None:
+                self.on_stats(event)
 
     def wait_ready(self, timeout: float) -> bool:
         return self._ready.wait(timeout)
@@ -129,10 +137,33 @@ class SinkProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def send(self, data: bytes) -> None:
+    def pipe(self) -> int:
+        """The write end of the child's stdin: non-blocking on POSIX (where the event loop writes to it)."""
         assert self.proc is not None and self.proc.stdin is not None
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
+        fd = self.proc.stdin.fileno()
+        if NONBLOCKING_PIPE:
+            os.set_blocking(fd, False)
+            if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: room for bursts while the store commits a batch
+                try:
+                    fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+                except OSError:
+                    pass
+        return fd
+
+    def write_all(self, fd: int, data: bytes | memoryview) -> int:
+        """Write all of `data`, waiting while the pipe is full; returns the bytes written before a failure."""
+        view = memoryview(data)
+        done = 0
+        while done < len(view):
+            try:
+                done += os.write(fd, view[done:])
+            except BlockingIOError:
+                if not self.alive():
+                    return done
+                select.select([], [fd], [], 1.0)
+            except OSError:  # EPIPE: the child is gone
+                return done
+        return done
 
     def close(self, timeout: float = 60.0) -> None:
         if self.proc is None:
@@ -151,27 +182,76 @@ class SinkProcess:
             self._reader.join(5)
 
 
+class FollowerProcess:
+    """The low-priority child that keeps evidence, retention and live drift current (`recorder.follow`)."""
+
+    def __init__(self, db: Path, interval: float, retention: str, contract: str) -> None:
+        self.args = [sys.executable, "-m", "recorder.follow", "--db", str(db), "--interval", str(interval)]
+        if retention:
+            self.args += ["--retention", retention]
+        if contract:
+            self.args += ["--contract", contract]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.on_stats: Any = None
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        # its stderr is ours: live drift lines appear in the proxy's log
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, env=env, start_new_session=True)
+        threading.Thread(target=self._read, name="recorder-follower-events", daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("event") == "stats" and self.on_stats is not None:
+                self.on_stats(event)
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Ask for a last round (everything recorded folded into the evidence), then wait."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 class Recorder:
     """mitmproxy addon that records every HTTP exchange into a SQLite database."""
 
     def __init__(self) -> None:
-        # one producer (the event loop) appends, one consumer (the writer thread) pops: deque operations are
-        # atomic, so no lock and no wake-up per record
-        self._pending: deque[RawRecord] = deque()
-        self._stop = threading.Event()
+        # The event loop writes each frame straight into the pipe while `_backlog` is empty and the writer
+        # thread is idle; otherwise it appends to `_backlog`, which the writer thread drains. `_lock` keeps
+        # the two from interleaving bytes in the pipe; it is never held while waiting.
+        self._lock = threading.Lock()
+        self._backlog: deque[bytes] = deque()
+        self._backlog_bytes = 0
+        self._partial = False  # the first backlog frame is the rest of one already partly in the pipe
+        self._draining = False  # the writer thread owns the pipe
+        self._stopping = False
+        self._wake = threading.Event()
+        self._fd = -1
         self._thread: threading.Thread | None = None
         self._sink: SinkProcess | None = None
         self._include: flowfilter.TFilter | None = None
         self._exclude: flowfilter.TFilter | None = None
         self._dropped_loop = 0  # written by the event loop only
         self._dropped_writer = 0  # written by the writer thread only
-        self._submitted_bytes = 0
-        self._written_bytes = 0
         self._last_drop_log = 0.0
         self._restarts = 0
         self._max_keep = DEFAULT_MAX_BODY * 8
         self.session_id = uuid.uuid4().hex
         self.final: dict[str, Any] | None = None
+        self._follower: FollowerProcess | None = None
+        self.metrics: Any = None
 
     # -- mitmproxy lifecycle --------------------------------------------------------------------------------
 
@@ -195,6 +275,17 @@ class Recorder:
         loader.add_option(
             "recorder_no_redact", bool, False, "Store secrets unredacted (explicit opt-out; not recommended)."
         )
+        loader.add_option(
+            "recorder_follow",
+            bool,
+            True,
+            "Keep evidence summaries and retention current in a low-priority child process.",
+        )
+        loader.add_option(
+            "recorder_contract", str, "", "Contract (OpenAPI or Pact) to check live traffic against."
+        )
+        loader.add_option("recorder_metrics_port", int, 0, "Serve Prometheus metrics on this port (0: off).")
+        loader.add_option("recorder_metrics_host", str, "127.0.0.1", "Address for the metrics endpoint.")
 
     def configure(self, updated: set[str]) -> None:
         opts = ctx.options
@@ -205,6 +296,13 @@ class Recorder:
         if "recorder_max_body" in updated and opts.recorder_max_body <= 0:
             raise exceptions.OptionsError("recorder_max_body must be a positive number of bytes.")
         self._max_keep = opts.recorder_max_body * 8  # compressed bodies need more raw bytes to decode
+        if "recorder_contract" in updated and opts.recorder_contract:
+            from recorder.formats.load import load_contract
+
+            try:
+                load_contract(opts.recorder_contract)  # fail at startup, with the loader's one line
+            except RecorderError as exc:
+                raise exceptions.OptionsError(str(exc)) from None
         if updated & {"recorder_db", "recorder_config", "recorder_no_redact", "recorder_provider"}:
             self._start_sink()
 
@@ -237,6 +335,8 @@ class Recorder:
             "consumer_header": opts.recorder_consumer_header,
             "max_body": opts.recorder_max_body,
             "redact": redact.model_dump(),
+            "metrics": bool(opts.recorder_metrics_port),
+            "contract": opts.recorder_contract or None,
         }
         session = {
             "id": self.session_id,
@@ -250,19 +350,46 @@ class Recorder:
         self._sink.start()
         if not self._sink.wait_ready(20):
             raise exceptions.OptionsError(f"recorder: the store process for {db} did not start.")
-        self._stop.clear()
+        self._fd = self._sink.pipe()
+        self._stopping = False
         self._thread = threading.Thread(target=self._write_loop, name="recorder-writer", daemon=True)
         self._thread.start()
+        if opts.recorder_follow:
+            retention = settings.retention.model_dump_json() if settings.retention.enabled else ""
+            self._follower = FollowerProcess(db, 2.0, retention, opts.recorder_contract)
+            self._follower.start()
+        if opts.recorder_metrics_port:
+            self._start_metrics(opts.recorder_metrics_host, opts.recorder_metrics_port)
+
+    def _start_metrics(self, host: str, port: int) -> None:
+        from recorder.metrics import ProxyMetrics
+
+        self.metrics = ProxyMetrics(lambda: {"dropped": self.dropped, "queue_depth": self.queue_depth()})
+        assert self._sink is not None
+        self._sink.on_stats = self.metrics.update_store
+        if self._follower is not None:
+            self._follower.on_stats = self.metrics.update_follower
+        try:
+            self.metrics.serve(port, host)
+        except OSError as exc:
+            raise exceptions.OptionsError(
+                f"recorder_metrics_port: cannot listen on {host}:{port}: {exc.strerror}."
+            ) from None
 
     def done(self) -> None:
         """Drain everything queued to the store and wait for it to be on disk (synchronous, as mitmproxy wants)."""
         if self._thread is None:
             return
-        self._stop.set()  # the writer sends everything still pending, then returns
+        with self._lock:
+            self._stopping = True  # the writer sends the backlog and the final counters, then returns
+        self._wake.set()
         self._thread.join()
         self._thread = None
         assert self._sink is not None
         self._sink.close()
+        if self._follower is not None:
+            self._follower.stop()  # one last round: the evidence includes everything recorded
+            self._follower = None
         summary = self._sink.summary or {}
         self.final = {
             "recorded": summary.get("recorded", 0),
@@ -291,22 +418,36 @@ class Recorder:
         if self._exclude is not None and self._exclude(flow):
             return
         try:
-            rec = record_from_flow(flow)
+            frame = encode_frame([tuple(record_from_flow(flow).trimmed(self._max_keep))])
         except Exception as exc:  # never let recording break the proxy
             self._dropped_loop += 1
             self._log_drop(f"cannot copy flow: {exc}")
             return
-        size = len(rec.request_body or b"") + len(rec.response_body or b"")
-        if self._submitted_bytes - self._written_bytes + size > QUEUE_BYTES:
-            self._dropped_loop += 1
-            self._log_drop("queue holds too many bytes")
-            return
-        if len(self._pending) >= QUEUE_RECORDS:
-            self._dropped_loop += 1
-            self._log_drop("queue full")
-            return
-        self._pending.append(rec)
-        self._submitted_bytes += size
+        with self._lock:
+            if NONBLOCKING_PIPE and not self._draining and not self._backlog:
+                try:
+                    written = os.write(self._fd, frame)
+                except OSError:  # full (EAGAIN) or the child is gone (EPIPE): the writer thread takes over
+                    written = 0
+                if written == len(frame):
+                    return
+                if written:  # the rest must follow in the pipe, whatever the limits
+                    self._backlog.append(frame[written:])
+                    self._backlog_bytes += len(frame) - written
+                    self._partial = True
+                    self._wake.set()
+                    return
+            if len(self._backlog) >= QUEUE_RECORDS:
+                why = "queue full"
+            elif self._backlog_bytes + len(frame) > QUEUE_BYTES:
+                why = "queue holds too many bytes"
+            else:
+                self._backlog.append(frame)
+                self._backlog_bytes += len(frame)
+                self._wake.set()
+                return
+        self._dropped_loop += 1
+        self._log_drop(why)
 
     def _log_drop(self, why: str) -> None:
         now = time.monotonic()
@@ -317,45 +458,57 @@ class Recorder:
     # -- writer thread --------------------------------------------------------------------------------------
 
     def _write_loop(self) -> None:
-        pending = self._pending
+        """Drain the backlog whenever there is one; send the drop counters along, and at the end."""
         reported_drops = 0
-        keep = self._max_keep
-        stopping = False
-        while not stopping:
-            stopping = self._stop.wait(FLUSH_INTERVAL)  # set by done(): flush what is left and return
+        while True:
+            self._wake.wait()
+            self._wake.clear()
             while True:
-                batch: list[RawRecord] = []
-                try:
-                    while len(batch) < BATCH:
-                        batch.append(pending.popleft())
-                except IndexError:
-                    pass
-                frames = []
+                with self._lock:
+                    stopping = self._stopping
+                    frames = list(self._backlog)
+                    partial = self._partial
+                    self._backlog.clear()
+                    self._backlog_bytes = 0
+                    self._partial = False
+                    if not frames and not (stopping and self.dropped != reported_drops):
+                        self._draining = False  # the event loop writes to the pipe again
+                        break
+                    self._draining = True
+                counters = None
                 if self.dropped != reported_drops:
                     reported_drops = self.dropped
-                    frames.append(encode_frame(("counters", {"dropped": reported_drops})))
-                if batch:
-                    frames.append(encode_frame([tuple(rec.trimmed(keep)) for rec in batch]))
-                if frames:
-                    self._send(b"".join(frames), len(batch))
-                self._written_bytes += sum(
-                    len(r.request_body or b"") + len(r.response_body or b"") for r in batch
-                )
-                if len(batch) < BATCH:
-                    break
-
-    def _send(self, data: bytes, count: int) -> None:
-        assert self._sink is not None
-        for attempt in range(2):
-            if not self._sink.alive() and (attempt or not self._restart_sink()):
-                break
-            try:
-                self._sink.send(data)
+                    counters = encode_frame(("counters", {"dropped": reported_drops}))
+                self._send(frames, partial, counters)
+            if stopping:
                 return
-            except (BrokenPipeError, OSError, ValueError):
+
+    def _send(self, frames: list[bytes], partial: bool, counters: bytes | None) -> None:
+        """Write frames to the child, restarting it if it is gone; what cannot be written is counted lost."""
+        assert self._sink is not None
+        lost = 0
+        for i, frame in enumerate(frames):
+            if i == 0 and partial:  # the rest of a frame whose start is already in the current child's pipe
+                if not self._sink.alive() or self._sink.write_all(self._fd, frame) < len(frame):
+                    lost += 1
                 continue
-        self._dropped_writer += count
-        self._log_drop("the store process is not running")
+            if not self._sink_running():
+                lost += len(frames) - i
+                break
+            written = self._sink.write_all(self._fd, frame)
+            if written == 0 and self._sink_running():  # died before this frame: the new child gets it
+                written = self._sink.write_all(self._fd, frame)
+            if written < len(frame):
+                lost += 1
+        if counters is not None and self._sink_running():
+            self._sink.write_all(self._fd, counters)
+        if lost:
+            self._dropped_writer += lost
+            self._log_drop("the store process is not running")
+
+    def _sink_running(self) -> bool:
+        assert self._sink is not None
+        return self._sink.alive() or self._restart_sink()
 
     def _restart_sink(self) -> bool:
         """Start a new store process after the old one died (at most once every 5 s)."""
@@ -365,8 +518,10 @@ class Recorder:
         self._restarts = time.monotonic()
         log.warning("recorder: the store process exited; starting a new one")
         old = self._sink
+        old.close(timeout=5.0)
         self._sink = SinkProcess(old.db, old.settings, {**old.session, "id": uuid.uuid4().hex})
         self._sink.start()
+        self._fd = self._sink.pipe()  # never leave the old, closed descriptor number in use
         return self._sink.wait_ready(20)
 
     # -- introspection --------------------------------------------------------------------------------------
@@ -376,4 +531,4 @@ class Recorder:
         return self._dropped_loop + self._dropped_writer
 
     def queue_depth(self) -> int:
-        return len(self._pending)
+        return len(self._backlog)

@@ -60,7 +60,8 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
     ] = False,
 ) -> None:
     """Learn API contracts from real HTTP traffic: record, infer, export, detect drift."""
@@ -116,6 +117,23 @@ def proxy(
     set_options: Annotated[
         list[str] | None, typer.Option("--set", help="Extra mitmproxy option, name=value (repeatable).")
     ] = None,
+    contract: Annotated[
+        Path | None,
+        typer.Option(
+            "--contract",
+            help="Check traffic against this contract as it flows (logged once per new finding).",
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int, typer.Option("--metrics-port", help="Serve Prometheus metrics on 127.0.0.1:PORT (0: off).")
+    ] = 0,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow/--no-follow",
+            help="Keep evidence and retention current in a low-priority child process.",
+        ),
+    ] = True,
 ) -> None:
     """Run the recording proxy: consumers call it instead of the provider; every exchange is recorded."""
     from recorder.proxy import ProxyConfig, RecordingProxy, parse_set_options
@@ -139,6 +157,9 @@ def proxy(
         config=config,
         no_redact=no_redact,
         mitmproxy_options=parse_set_options(set_options or []),
+        contract=contract,
+        metrics_port=metrics_port,
+        follow=follow or contract is not None,
     )
     root = logging.getLogger()
     root.addHandler(logging.NullHandler())  # startup errors become our one-line message, not log lines
@@ -155,6 +176,10 @@ def proxy(
             f"recorder: listening on {where}{target}; recording into {db}"
             + (" (redaction OFF)" if no_redact else "")
         )
+        if contract is not None:
+            err.print(f"recorder: checking traffic against {contract}")
+        if metrics_port:
+            err.print(f"recorder: metrics on http://127.0.0.1:{metrics_port}/metrics")
 
     counters = RecordingProxy(cfg, on_running=running).run()
     err.print(

@@ -47,7 +47,11 @@ class OperationStats:
             hist[-1] += seconds
 
     def snapshot(self) -> dict[str, Any]:
-        return {"requests": self.requests, "latency": self.latency}
+        """A copy safe to serialise while the store keeps counting (list()/dict() copies are atomic)."""
+        return {
+            "requests": {op: dict(counts) for op, counts in list(self.requests.items())},
+            "latency": {op: list(hist) for op, hist in list(self.latency.items())},
+        }
 
 
 class ProxyMetrics:
@@ -77,7 +81,9 @@ class ProxyMetrics:
         recorded = CounterMetricFamily("recorder_exchanges_recorded", "Exchanges written to the database.")
         recorded.add_metric([], store.get("recorded", 0))
         yield recorded
-        dropped = CounterMetricFamily("recorder_exchanges_dropped", "Exchanges lost (queue full or store failure).")
+        dropped = CounterMetricFamily(
+            "recorder_exchanges_dropped", "Exchanges lost (queue full or store failure)."
+        )
         dropped.add_metric([], local.get("dropped", 0) + store.get("store_dropped", 0))
         yield dropped
         errors = CounterMetricFamily("recorder_store_errors", "Failed writes to the database.")
@@ -87,18 +93,24 @@ class ProxyMetrics:
         depth.add_metric([], local.get("queue_depth", 0))
         yield depth
         findings = CounterMetricFamily(
-            "recorder_live_findings", "Observations that drift from the contract (--contract).", labels=["severity"]
+            "recorder_live_findings",
+            "Observations that drift from the contract (--contract).",
+            labels=["severity"],
         )
         for severity in ("breaking", "warning", "info"):
             findings.add_metric([severity], (follower.get("findings") or {}).get(severity, 0))
         yield findings
-        requests = CounterMetricFamily("recorder_requests", "Recorded requests per operation and status.", labels=["operation", "status"])
+        requests = CounterMetricFamily(
+            "recorder_requests", "Recorded requests per operation and status.", labels=["operation", "status"]
+        )
         for operation, by_status in sorted((store.get("requests") or {}).items()):
             for status, count in sorted(by_status.items()):
                 requests.add_metric([operation, status], count)
         yield requests
         latency = HistogramMetricFamily(
-            "recorder_request_duration_seconds", "Time from request to response, per operation.", labels=["operation"]
+            "recorder_request_duration_seconds",
+            "Time from request to response, per operation.",
+            labels=["operation"],
         )
         for operation, hist in sorted((store.get("latency") or {}).items()):
             cumulative = 0.0

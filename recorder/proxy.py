@@ -41,6 +41,9 @@ class ProxyConfig:
     max_body: int = 1 << 20
     config: Path | None = None
     no_redact: bool = False
+    contract: Path | None = None  # live drift against this contract
+    metrics_port: int = 0  # Prometheus metrics (0: off)
+    follow: bool = True  # keep evidence and retention current in a child process
     mitmproxy_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -140,6 +143,9 @@ class RecordingProxy:
                 "recorder_max_body": cfg.max_body,
                 "recorder_config": str(cfg.config) if cfg.config else "",
                 "recorder_no_redact": cfg.no_redact,
+                "recorder_contract": str(cfg.contract) if cfg.contract else "",
+                "recorder_metrics_port": cfg.metrics_port,
+                "recorder_follow": cfg.follow,
             }
             if cfg.mitmproxy_options:
                 opts.set(*(f"{k}={v}" for k, v in cfg.mitmproxy_options.items()))

@@ -17,11 +17,12 @@ import pickle
 import sqlite3
 import struct
 import sys
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from recorder.config import RedactionSettings
@@ -218,6 +219,9 @@ class StoreWriter:
         self.session = session
         self.counters = Counters()
         self._emit = emit or (lambda event: None)
+        self._operations: Any = None  # per-operation counts and latencies, when metrics are served
+        self._checker: Any = None
+        self._last_stats = 0.0
         self._db = None
         self._inode: int | None = None
         self._burst_logged_at = 0.0
@@ -256,9 +260,48 @@ class StoreWriter:
             # counted only once committed: a failed commit is a drop, never both
             self.counters.recorded += written
             self.counters.duplicates += len(rows) - written
+            if self._operations is not None:
+                self._track(rows)
         except sqlite3.Error as exc:
             self._fail(f"cannot write to {self.db_path}: {exc}", len(rows))
             self._close()
+
+    def track_operations(self, contract: str | None) -> None:
+        """Count requests and latencies per operation (the contract's templates if given, else path shapes)."""
+        from recorder.metrics import OperationStats
+
+        self._operations = OperationStats()
+        if contract:
+            from recorder.formats.load import load_contract
+            from recorder.validate import Checker
+
+            self._checker = Checker(load_contract(contract))
+
+    def _track(self, rows: list[tuple[Any, ...]]) -> None:
+        for row in rows:
+            method, path, status, duration, shape = row[5], row[9], row[17], row[2], row[-1]
+            key = f"{method} {shape}"
+            if self._checker is not None:
+                found = self._checker.match(method, path)
+                if found is not None:
+                    key = found[0].key
+            self._operations.add(key, status, duration)
+
+    def report_stats(self, every: float = 1.0) -> None:
+        """Send counters to the proxy (at most once per `every` seconds)."""
+        now = time.monotonic()
+        if now - self._last_stats < every:
+            return
+        self._last_stats = now
+        event: dict[str, Any] = {
+            "event": "stats",
+            "recorded": self.counters.recorded,
+            "errors": self.counters.errors,
+            "store_dropped": self.counters.dropped,
+        }
+        if self._operations is not None:
+            event.update(self._operations.snapshot())
+        self._emit(event)
 
     def _vanished(self) -> bool:
         try:
@@ -318,29 +361,30 @@ def write_all(writer: StoreWriter, records: Iterable[RawRecord], batch: int = 50
 # The child process
 
 
-def read_frames(stream: BinaryIO) -> Iterable[Any]:
-    """Unpickle length-prefixed frames until EOF."""
+def read_frame_batches(fd: int, chunk: int = 1 << 20) -> Iterator[list[Any]]:
+    """Unpickle length-prefixed frames until EOF, yielding together the frames that arrived together.
+
+    The proxy writes one frame per exchange as it happens; reading whatever is in the pipe at once turns the
+    ones that queued up while we were writing into one batch (one transaction) instead of one each.
+    """
+    buf = bytearray()
     while True:
-        head = _read_exact(stream, FRAME_HEADER.size)
-        if head is None:
-            return
-        (size,) = FRAME_HEADER.unpack(head)
-        body = _read_exact(stream, size)
-        if body is None:
-            return
-        yield pickle.loads(body)
-
-
-def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
-    chunks = []
-    remaining = size
-    while remaining:
-        chunk = stream.read(remaining)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+        data = os.read(fd, chunk)
+        if not data:
+            return  # EOF; an incomplete last frame (a writer that died mid-frame) is ignored
+        buf += data
+        frames = []
+        pos = 0
+        while len(buf) - pos >= FRAME_HEADER.size:
+            (size,) = FRAME_HEADER.unpack_from(buf, pos)
+            end = pos + FRAME_HEADER.size + size
+            if end > len(buf):
+                break
+            frames.append(pickle.loads(buf[pos + FRAME_HEADER.size : end]))
+            pos = end
+        del buf[:pos]
+        if frames:
+            yield frames
 
 
 def encode_frame(payload: Any) -> bytes:
@@ -360,9 +404,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     session = json.loads(args.session)
     out = sys.stdout
 
+    lock = threading.Lock()
+
     def emit(event: dict[str, Any]) -> None:
-        out.write(json.dumps(event) + "\n")
-        out.flush()
+        with lock:
+            out.write(json.dumps(event) + "\n")
+            out.flush()
 
     builder = RowBuilder(
         provider=settings.get("provider"),
@@ -371,12 +418,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         redactor=Redactor(RedactionSettings.model_validate(settings.get("redact") or {})),
     )
     writer = StoreWriter(Path(args.db), builder, session, emit=emit)
+    if settings.get("metrics"):
+        writer.track_operations(settings.get("contract"))
+
+        def report_every_second() -> None:  # also when no traffic arrives (the last batch gets reported)
+            while True:
+                time.sleep(1.0)
+                writer.report_stats(every=0.0)
+
+        threading.Thread(target=report_every_second, name="recorder-sink-stats", daemon=True).start()
     emit({"event": "ready"})
-    for frame in read_frames(sys.stdin.buffer):
-        if isinstance(frame, tuple) and frame and frame[0] == "counters":
-            writer.counters.dropped_upstream = int(frame[1].get("dropped", 0))
-            continue
-        writer.write([RawRecord(*rec) for rec in frame])
+    for frames in read_frame_batches(sys.stdin.fileno()):
+        records = []
+        for frame in frames:
+            if isinstance(frame, tuple) and frame and frame[0] == "counters":
+                writer.counters.dropped_upstream = int(frame[1].get("dropped", 0))
+            else:
+                records.extend(RawRecord(*rec) for rec in frame)
+        if records:
+            writer.write(records)
+            writer.report_stats()
     emit({"event": "summary", **writer.close()})
     return 0
 

@@ -200,12 +200,14 @@ class ProxyProcess:
     def stderr(self) -> str:
         return "".join(self.stderr_lines)
 
-    def children(self) -> list[int]:
-        """Pids of the proxy's child processes (the store process)."""
+    def children(self, module: str = "") -> list[int]:
+        """Pids of the proxy's child processes (the store process, the follower), optionally by module."""
         pids: list[int] = []
         for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
             text = (task / "children").read_text().split()
             pids.extend(int(p) for p in text)
+        if module:
+            pids = [p for p in pids if module.encode() in Path(f"/proc/{p}/cmdline").read_bytes()]
         return pids
 
 
