@@ -7,6 +7,7 @@ evidence summaries are ever deleted, so exports do not change when raw exchanges
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 
@@ -67,9 +68,20 @@ def prune(db: sqlite_utils.Database, policy: RetentionSettings, now: float | Non
             deleted += max(cursor.rowcount, 0)
     if policy.max_bytes is not None and _bytes(db) > policy.max_bytes:
         deleted += _shrink_to(db, policy, limit)
+    if deleted:
+        _give_back_space(db)
     return PruneResult(
         deleted, db.execute("SELECT count(*) FROM exchanges").fetchone()[0], before, _bytes(db)
     )
+
+
+def _give_back_space(db: sqlite_utils.Database) -> None:
+    """Return freed pages to the file system (incremental auto-vacuum) and checkpoint the WAL, never blocking."""
+    try:
+        db.execute("PRAGMA incremental_vacuum(2000)").fetchall()
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except sqlite3.OperationalError:
+        pass  # busy: the next round does it
 
 
 def _shrink_to(db: sqlite_utils.Database, policy: RetentionSettings, limit: int) -> int:

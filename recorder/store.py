@@ -20,6 +20,7 @@ from recorder.errors import StoreError
 from recorder.model import Exchange
 
 SCHEMA_VERSION = 1
+WAL_LIMIT = 32 << 20
 BUSY_TIMEOUT_S = 30.0
 
 EXCHANGE_COLUMNS = (
@@ -158,8 +159,11 @@ def connect(path: Path | str, *, create: bool = False, readonly: bool = False) -
         db = sqlite_utils.Database(conn, execute_plugins=False)
         _check_is_sqlite(db, path)
         if not readonly:
+            if not db.table_names():  # a new file: pages freed by retention can be given back
+                db.execute("PRAGMA auto_vacuum=INCREMENTAL")
             _set_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")  # the WAL shrinks back after checkpoints
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path} is not a usable SQLite database ({exc}).") from None
     names = set(db.table_names())
