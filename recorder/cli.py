@@ -265,7 +265,12 @@ def stats(
     out.print(
         f"failed exchanges (no response) {data['exchanges_with_errors']:,}   truncated bodies {data['truncated_bodies']:,}"
     )
-    for title, key in (("consumer", "by_consumer"), ("status", "by_status"), ("provider", "by_provider")):
+    for title, key in (
+        ("operation (path shape)", "by_operation"),
+        ("consumer", "by_consumer"),
+        ("status", "by_status"),
+        ("provider", "by_provider"),
+    ):
         table = Table(title=None, show_edge=False, pad_edge=False)
         table.add_column(title)
         table.add_column("exchanges", justify="right")

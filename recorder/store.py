@@ -337,6 +337,7 @@ def stats(db: sqlite_utils.Database) -> dict[str, Any]:
         "dropped": sessions[2],
         "store_errors": sessions[3],
         "last_store_error": last_error[0] if last_error else None,
+        "by_operation": _grouped(db, "method || ' ' || coalesce(shape, path)"),
         "by_consumer": _grouped(db, "consumer"),
         "by_status": _grouped(db, "coalesce(status, 'error')"),
         "by_provider": _grouped(db, "provider"),

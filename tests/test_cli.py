@@ -276,3 +276,25 @@ def test_every_command_is_documented_in_the_readme():
     assert names
     for name in names:
         assert f"recorder {name}" in readme, f"'recorder {name}' is not documented in README.md"
+
+
+def test_stats_by_operation_and_version(tmp_path, upstream):
+    db = tmp_path / "t.db"
+    with running_proxy(upstream, db) as proxy:
+        for _ in range(3):
+            httpx.get(proxy.url + "/json")
+        httpx.get(proxy.url + "/missing")
+    data = json.loads(run_cli("stats", "--db", str(db), "--json").stdout)
+    assert data["by_operation"] == {"GET /json": 3, "GET /missing": 1}
+    assert "GET /json" in run_cli("stats", "--db", str(db)).stdout
+    version = run_cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("contract-recorder ")
+
+
+def test_settings_from_pyproject(tmp_path, upstream):
+    (tmp_path / "pyproject.toml").write_text('[tool.recorder.redact]\nfields = ["nickname"]\n')
+    db = tmp_path / "t.db"
+    with running_proxy(upstream, db, cwd=tmp_path) as proxy:
+        httpx.post(proxy.url + "/echo", json={"nickname": "zorro-the-fox", "age": 3})
+    ((body,),) = db_rows(db, "SELECT request_body FROM exchanges")
+    assert b"zorro-the-fox" not in body and json.loads(body)["age"] == 3
