@@ -308,60 +308,39 @@ class _OperationBuilder:
             )
         return params
 
+    def _param(
+        self, name: str, location: str, sub: dict[str, Any], seen: int, n: int, th: Thresholds | None = None
+    ) -> Parameter:
+        """A query or header parameter from its evidence: required when present in enough observations."""
+        header = location == "header"
+        return Parameter(
+            name=_header_case(name) if header else name,
+            location=location,  # type: ignore[arg-type]
+            required=seen == n and n >= self.th.min_required,
+            schema=_param_schema(sub, th or self.th, name, typed=not header),
+            evidence=self._evidence(seen, n, None, None, {}),
+        )
+
     def _query_params(self, merged: OperationSummary) -> list[Parameter]:
-        summary = merged.query.to_schema()
+        # consumers choose query values: an enum there needs three times the usual evidence
+        strict = dataclasses.replace(self.th, min_enum=self.th.min_enum * 3)
         out = []
-        for part in subschemas(summary):
-            if part["type"] != "object":
-                continue
-            present = part.get("x-stats", {}).get("p", {})
-            n = part.get("x-stats", {}).get("n", 0)
-            for name in sorted(part.get("properties") or {}):
-                if self.redactor.is_secret_name(name):
-                    self._api_key(name, "query")
-                    continue
-                # consumers choose query values: an enum there needs three times the usual evidence
-                strict = dataclasses.replace(self.th, min_enum=self.th.min_enum * 3)
-                schema = _param_schema(part["properties"][name], strict, name)
-                seen = present.get(name, 0)
-                out.append(
-                    Parameter(
-                        name=name,
-                        location="query",
-                        required=seen == n and n >= self.th.min_required,
-                        schema=schema,
-                        evidence=self._evidence(seen, n, None, None, {}),
-                    )
-                )
+        for name, sub, seen, n in _fields_of(merged.query.to_schema()):
+            if self.redactor.is_secret_name(name):
+                self._api_key(name, "query")
+            else:
+                out.append(self._param(name, "query", sub, seen, n, strict))
         return out
 
     def _header_params(self, merged: OperationSummary) -> list[Parameter]:
-        summary = merged.headers.to_schema()
         out = []
-        for part in subschemas(summary):
-            if part["type"] != "object":
-                continue
-            present = part.get("x-stats", {}).get("p", {})
-            n = part.get("x-stats", {}).get("n", 0)
-            for name in sorted(part.get("properties") or {}):
-                seen = present.get(name, 0)
-                if name in ("content-type", "accept") or name in CONSUMER_HEADERS:
-                    continue  # media types are expressed by bodies; consumer identification is ours
-                if name in SECURITY_HEADER_NAMES or self.redactor.is_secret_name(name):
-                    self._api_key(name, "header")
-                    continue
-                if seen * 2 < n:  # only headers present on most requests
-                    continue
-                schema = _param_schema(part["properties"][name], self.th, name, typed=False)
-                out.append(
-                    Parameter(
-                        name=_header_case(name),
-                        location="header",
-                        required=seen == n and n >= self.th.min_required,
-                        schema=schema,
-                        evidence=self._evidence(seen, n, None, None, {}),
-                    )
-                )
+        for name, sub, seen, n in _fields_of(merged.headers.to_schema()):
+            if name in ("content-type", "accept") or name in CONSUMER_HEADERS:
+                continue  # media types are expressed by bodies; consumer identification is ours
+            if name in SECURITY_HEADER_NAMES or self.redactor.is_secret_name(name):
+                self._api_key(name, "header")
+            elif seen * 2 >= n:  # only headers present on most requests
+                out.append(self._param(name, "header", sub, seen, n))
         return out
 
     def _api_key(self, name: str, where: str) -> str:
@@ -439,25 +418,11 @@ class _OperationBuilder:
         return tuple(bodies), required
 
     def _response(self, code: str, status: Any, op_total: int) -> Response:
-        headers = []
-        for part in subschemas(status.headers.to_schema()):
-            if part["type"] != "object":
-                continue
-            present = part.get("x-stats", {}).get("p", {})
-            n = part.get("x-stats", {}).get("n", 0)
-            for name in sorted(part.get("properties") or {}):
-                seen = present.get(name, 0)
-                if seen * 2 < n:
-                    continue
-                headers.append(
-                    Parameter(
-                        name=_header_case(name),
-                        location="header",
-                        required=seen == n and n >= self.th.min_required,
-                        schema=_param_schema(part["properties"][name], self.th, name, typed=False),
-                        evidence=self._evidence(seen, n, None, None, {}),
-                    )
-                )
+        headers = [
+            self._param(name, "header", sub, seen, n)
+            for name, sub, seen, n in _fields_of(status.headers.to_schema())
+            if seen * 2 >= n  # headers that recur
+        ]
         bodies = []
         example = status.example or {}
         for mt in sorted(status.bodies):
@@ -483,6 +448,17 @@ class _OperationBuilder:
             bodies=tuple(bodies),
             evidence=self._evidence(status.n, op_total, status.first, status.last, status.consumers),
         )
+
+
+def _fields_of(summary: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any], int, int]]:
+    """(name, evidence, times present, observations) for each field of an object summary, by name."""
+    for part in subschemas(summary):
+        if part["type"] != "object":
+            continue
+        present = part.get("x-stats", {}).get("p", {})
+        n = part.get("x-stats", {}).get("n", 0)
+        for name in sorted(part.get("properties") or {}):
+            yield name, part["properties"][name], present.get(name, 0), n
 
 
 def _prop(summary: dict[str, Any], name: str) -> dict[str, Any] | None:
