@@ -26,6 +26,9 @@ VALUES_CAP = 32  # distinct values remembered per scalar location (enums need fe
 VALUE_MAX_LEN = 48  # longer strings are free text: never enum candidates
 PROPS_CAP = 200
 FORMAT_GIVE_UP = 8  # after this many values without any format, stop looking (formats must hold for all)  # an object with more distinct keys than this is a map
+FREE_FORM_NAMES = frozenset(
+    {"metadata", "attributes", "properties", "extra", "custom_fields", "params", "variables", "context"}
+)
 MAP_NAMES = frozenset(
     {"labels", "annotations", "headers", "selector", "matchlabels", "nodeselector", "env_vars"}
 )
@@ -751,6 +754,15 @@ def _looks_like_map(props: dict[str, Any], present: dict[str, int], n: int, name
     """Objects keyed by data: named like a map (`labels`), or many keys each present in few objects."""
     if name.lower() in MAP_NAMES:
         return True
+    if name.lower() in FREE_FORM_NAMES and props and n:
+        # `metadata`, `attributes`...: a map when every value is a string (or every one a number) and no key
+        # is always there (a structured object, like Kubernetes' metadata, mixes types and has fixed keys)
+        kinds = {tuple(sorted(p["type"] for p in subschemas(sub))) for sub in props.values()}
+        return (
+            len(kinds) == 1
+            and kinds.pop() in (("string",), ("integer",), ("number",))
+            and all(count < n for count in present.values())
+        )
     if len(props) >= 12 and n:
         typical = sorted(present.values())[len(present) // 2] if present else 0
         return typical / n < 0.25
