@@ -508,6 +508,10 @@ def _path_param_schema(kind: str, summary: dict[str, Any], th: Thresholds) -> di
         return {"type": "string", "format": "date-time"}
     if kind == "email":
         return {"type": "string", "format": "email"}
+    if kind == "semver":
+        return {"type": "string", "pattern": r"^v?\d+\.\d+\.\d+([-+][\w.]+)?$"}
+    if kind == "digest":
+        return {"type": "string", "pattern": r"^[a-z0-9]+:[0-9a-fA-F]{32,128}$"}
     if kind == "hex":
         lengths = _lengths(summary)
         size = (

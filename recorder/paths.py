@@ -17,7 +17,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
-PARAM_KINDS = ("int", "uuid", "hex", "date", "datetime", "prefixed", "opaque", "email", "slug")
+PARAM_KINDS = (
+    "int",
+    "uuid",
+    "hex",
+    "digest",
+    "semver",
+    "date",
+    "datetime",
+    "prefixed",
+    "opaque",
+    "email",
+    "slug",
+)
 
 _INT = re.compile(r"-?\d{1,40}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
@@ -30,7 +42,9 @@ _PREFIXED = re.compile(r"[a-z]{1,12}_[A-Za-z0-9]{6,}")
 _OPAQUE = re.compile(r"[A-Za-z0-9_-]{10,}")
 _UPPER_ID = re.compile(r"[A-Z][A-Z0-9]{6,}")
 _EMAIL = re.compile(r"[^@/\s]+@[^@/\s]+\.[A-Za-z]{2,}")
-_VERSION = re.compile(r"(?i)v\d+(?:[._]\d+)*(?:(alpha|beta|rc)\d*)?|\d+\.\d+(?:\.\d+)?")
+_VERSION = re.compile(r"(?i)v\d+(?:[._]\d+)?(?:(alpha|beta|rc)\d*)?|\d+\.\d+")  # api versions: v1, v2.1
+_SEMVER = re.compile(r"v?\d+\.\d+\.\d+(?:[-+][\w.]+)?")  # release values: v2.52.8, 1.0.0-rc1
+_DIGEST = re.compile(r"(?:sha1|sha224|sha256|sha384|sha512|md5):[0-9a-fA-F]{32,128}")
 _CAMEL = re.compile(r"[a-z]{2,}(?:[A-Z][a-z]+)+\d*")
 RESERVED = frozenset(
     {
@@ -48,6 +62,10 @@ def segment_kind(segment: str) -> str | None:
         return None
     if _VERSION.fullmatch(segment) or segment.lower() in RESERVED:
         return None
+    if "." in segment and _SEMVER.fullmatch(segment):
+        return "semver"
+    if ":" in segment and _DIGEST.fullmatch(segment):
+        return "digest"
     c0 = segment[0]
     if c0.isdigit() or c0 == "-":
         if _INT.fullmatch(segment):
@@ -370,7 +388,14 @@ def _singular(word: str) -> str:
     return w
 
 
-_SUFFIX = {"slug": "Slug", "date": "Date", "datetime": "Time", "email": "Email"}
+_SUFFIX = {
+    "slug": "Slug",
+    "date": "Date",
+    "datetime": "Time",
+    "email": "Email",
+    "semver": "Version",
+    "digest": "Digest",
+}
 
 
 def _name(segments: Sequence[str]) -> Template:
