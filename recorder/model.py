@@ -72,6 +72,22 @@ class Exchange(Frozen):
             return NOT_JSON
 
 
+try:  # orjson parses JSON about twice as fast as the standard library
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None
+
+
+def loads_json(body: bytes | str) -> Any:
+    """Parse JSON fast; NaN, Infinity and huge integers fall back to the standard library's leniency."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(body)
+        except _orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
+
+
 class _NotJson:
     def __repr__(self) -> str:
         return "NOT_JSON"

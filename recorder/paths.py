@@ -56,8 +56,22 @@ RESERVED = frozenset(
 )  # fmt: skip
 
 
+_kinds: dict[str, str | None] = {}
+
+
 def segment_kind(segment: str) -> str | None:
     """The id kind of one decoded path segment, or None for a literal: `42` -> `int`, `users` -> None."""
+    hit = _kinds.get(segment, "?")
+    if hit != "?":
+        return hit
+    kind = _segment_kind(segment)
+    if len(_kinds) > 50_000:
+        _kinds.clear()
+    _kinds[segment] = kind
+    return kind
+
+
+def _segment_kind(segment: str) -> str | None:
     if not segment:
         return None
     if _VERSION.fullmatch(segment) or segment.lower() in RESERVED:

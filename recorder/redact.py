@@ -17,8 +17,17 @@ from typing import Any
 from urllib.parse import parse_qsl, quote_plus
 
 from recorder.config import RedactionSettings
-from recorder.model import is_json_media_type, media_type
+from recorder.model import is_json_media_type, loads_json, media_type
 
+# Standard headers whose values are protocol structure (dates, sizes, media types), never credentials.
+STRUCTURAL_HEADERS = frozenset(
+    {
+        "date", "content-type", "content-length", "accept", "accept-encoding", "accept-language", "accept-ranges",
+        "connection", "host", "server", "transfer-encoding", "vary", "last-modified", "expires", "age", "via",
+        "cache-control", "pragma", "content-encoding", "keep-alive", "x-content-type-options", "x-frame-options",
+        "strict-transport-security", "content-language", "if-modified-since",
+    }
+)  # fmt: skip
 MIN_SECRET_LENGTH = 13  # the shortest value any built-in pattern matches ("Bearer abcdefgh", a 13-digit card)
 PLACEHOLDER_RE = re.compile(r"<redacted:([a-z-]+)(?::(\d+))?>")
 
@@ -181,7 +190,7 @@ class Redactor:
                     value = f"{scheme} {self.secret_value(lname, rest.strip())}"
                 else:
                     value = self.secret_value(lname, value)
-            else:
+            elif lname not in STRUCTURAL_HEADERS:
                 value = self.scrub_text(value)
             out.append((name, value))
         return out
@@ -234,14 +243,16 @@ class Redactor:
 
     def _json_body(self, body: bytes) -> bytes | None:
         try:
-            data = json.loads(body)
+            data = loads_json(body)
         except (ValueError, RecursionError):
             return None
         try:
             changed = [False]
-            redacted = self.json_value(data, changed)
+            self.json_value(data, changed)
             if not changed[0]:
-                return body
+                return body  # the common case: the fast parser only looked, the bytes stay as they were
+            # rewriting: parse again with the standard library, which keeps big integers exact
+            redacted = self.json_value(json.loads(body))
             return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         except (RecursionError, ValueError):
             return None

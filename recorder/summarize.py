@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 import sqlite_utils
 
 from recorder.infer import EvidenceNode, merge_summaries, observe, subschemas
-from recorder.model import Exchange, is_json_media_type, media_type
+from recorder.model import Exchange, is_json_media_type, loads_json, media_type
 from recorder.paths import path_shape
 from recorder.store import exchange_from_row
 
@@ -407,7 +407,7 @@ def _body_value(ex: Exchange, which: str) -> tuple[Any, bool, str | None]:
         return None, False, mt
     if is_json_media_type(ctype) or (mt == "application/octet-stream" and body[:1] in (b"{", b"[")):
         try:
-            return json.loads(body), True, "application/json" if mt == "application/octet-stream" else mt
+            return loads_json(body), True, "application/json" if mt == "application/octet-stream" else mt
         except (ValueError, RecursionError):
             return None, False, mt
     if mt == "application/x-www-form-urlencoded":
