@@ -144,8 +144,9 @@ def _json_body(body: Any, ctype: str | None, truncated: int) -> Any:
 
 def choose_provider(db: sqlite_utils.Database, contract: Contract | None, provider: str | None) -> str:
     """The recorded provider to judge: the one asked for, the only one, or the one the contract names."""
-    names = sorted(
-        {r[0] for r in db.execute("SELECT DISTINCT provider FROM exchanges").fetchall()} | set(providers(db))
+    catch_up(db)  # summaries know every provider ever recorded, also after retention (and cheaply)
+    names = providers(db) or sorted(
+        r[0] for r in db.execute("SELECT DISTINCT provider FROM exchanges").fetchall()
     )
     if provider is not None:
         if provider not in names:

@@ -84,9 +84,10 @@ def observed_contract(db: sqlite_utils.Database, options: ObservedOptions) -> Ob
 
 
 def _servers(db: sqlite_utils.Database, provider: str) -> tuple[str, ...]:
+    # the most recent exchanges say where the provider lives (bounded: export time must not grow with traffic)
     rows = db.execute(
-        "SELECT scheme, host, port, count(*) FROM exchanges WHERE provider = ? GROUP BY scheme, host, port"
-        " ORDER BY count(*) DESC, host LIMIT 3",
+        "SELECT scheme, host, port, count(*) FROM (SELECT scheme, host, port FROM exchanges WHERE provider = ?"
+        " ORDER BY id DESC LIMIT 2000) GROUP BY scheme, host, port ORDER BY count(*) DESC, host LIMIT 3",
         [provider],
     ).fetchall()
     out = []
