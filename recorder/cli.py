@@ -293,12 +293,11 @@ def _deprecations(database: Any, idle: str) -> list[dict[str, Any]]:
 
     seconds = parse_duration(idle)
     catch_up(database)
-    now = datetime.now(UTC).timestamp()
     out = []
     for name in providers(database):
         groups = grouped_summaries(None, load_summaries(database, name))
         consumers = {c for s in groups.values() for c in s.consumers if c}
-        out += [c.model_dump(mode="json") for c in deprecation_candidates(groups, now, seconds, consumers)]
+        out += [c.model_dump(mode="json") for c in deprecation_candidates(groups, seconds, consumers)]
     return out
 
 

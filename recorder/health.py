@@ -74,11 +74,15 @@ def latency_percentile(buckets: dict[str, int], q: float) -> float | None:
 
 
 def deprecation_candidates(
-    groups: dict[str, OperationSummary], now: float, idle: float, all_consumers: set[str]
+    groups: dict[str, OperationSummary], idle: float, all_consumers: set[str]
 ) -> list[DeprecationCandidate]:
     """Operations, statuses, parameters and fields not seen for `idle` seconds; operations only one of
-    several consumers still uses."""
+    several consumers still uses.
+
+    Idleness is measured against the provider's newest recorded traffic, not the wall clock: a recorder that
+    was stopped for a month has no evidence that anything went out of use, and flags nothing."""
     out = []
+    now = max((s.last for s in groups.values() if s.last is not None), default=0.0)
     for key, summary in sorted(groups.items()):
         if summary.last is not None and now - summary.last >= idle:
             out.append(_candidate("operation", key, "", summary.last, summary.last_consumer, now))
@@ -242,7 +246,7 @@ def build_health(
         },
         operations=tuple(operations),
         snapshots=tuple(s.meta for s in snapshots(db, provider)),
-        deprecations=tuple(deprecation_candidates(groups, now, idle, all_consumers)),
+        deprecations=tuple(deprecation_candidates(groups, idle, all_consumers)),
         findings_over_time=tuple(_daily_findings(db, provider, reference, days, now)),
         findings=tuple(findings),
     )
