@@ -9,9 +9,9 @@ Schema 2020-12 (types, formats, enums, required, maps as `additionalProperties`)
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -422,7 +422,6 @@ class EvidenceObject(Object):
         return schema
 
 
-_nesting = threading.local()  # current container depth while adding an object (per thread)
 TOO_DEEP = "<nested too deep>"
 
 _BY_TYPE: dict[type, type] = {
@@ -437,40 +436,46 @@ _BY_TYPE: dict[type, type] = {
 
 
 class EvidenceNode(SchemaNode):
-    """genson's node with our strategies, dispatching objects by Python type (no per-strategy probing)."""
+    """genson's node with our strategies, dispatching objects by Python type (no per-strategy probing).
+
+    A node knows its depth in the tree (the number of containers above it): its strategies make their child
+    nodes one level deeper, and a container observed at MAX_DEPTH is summarised as the marker string
+    TOO_DEEP, so inference is recursion-safe without tracking the nesting while walking a value."""
 
     STRATEGIES = (EvidenceNull, EvidenceBoolean, EvidenceNumber, EvidenceString, EvidenceList, EvidenceObject)
+
+    def __init__(self, depth: int = 0) -> None:
+        self._active_strategies: list[Any] = []
+        self.depth = depth
+
+    def _new_strategy(self, cls: type) -> Any:
+        depth = self.depth + 1
+        strategy = cls(_NODE_AT[depth] if depth < len(_NODE_AT) else _NODE_AT[-1])
+        self._active_strategies.append(strategy)
+        return strategy
 
     def add_object(self, obj: Any) -> EvidenceNode:
         cls = _BY_TYPE.get(type(obj))
         if cls is None:  # not a JSON type (tuple, bytes...): record its text
             cls, obj = EvidenceString, str(obj)
-        elif cls is EvidenceObject or cls is EvidenceList:
-            # recursion-safe: containers nested deeper than MAX_DEPTH are summarised as a marker string
-            depth = getattr(_nesting, "depth", 0)
-            if depth >= MAX_DEPTH:
-                cls, obj = EvidenceString, TOO_DEEP
-            else:
-                _nesting.depth = depth + 1
-                try:
-                    for strategy in self._active_strategies:
-                        if strategy.__class__ is cls:
-                            strategy.add_object(obj)
-                            return self
-                    strategy = cls(self.__class__)
-                    self._active_strategies.append(strategy)
-                    strategy.add_object(obj)
-                finally:
-                    _nesting.depth = depth
-                return self
+        elif (cls is EvidenceObject or cls is EvidenceList) and self.depth >= MAX_DEPTH:
+            cls, obj = EvidenceString, TOO_DEEP
         for strategy in self._active_strategies:
             if strategy.__class__ is cls:
                 strategy.add_object(obj)
                 return self
-        strategy = cls(self.__class__)
-        self._active_strategies.append(strategy)
-        strategy.add_object(obj)
+        self._new_strategy(cls).add_object(obj)
         return self
+
+    def _get_strategy_for_(self, kind: str, schema_or_obj: Any) -> Any:
+        # genson's lookup (used when merging schemas), with strategies whose children know their depth
+        for strategy in self._active_strategies:
+            if getattr(strategy, "match_" + kind)(schema_or_obj):
+                return strategy
+        for cls in self.STRATEGIES:
+            if getattr(cls, "match_" + kind)(schema_or_obj):
+                return self._new_strategy(cls)
+        return super()._get_strategy_for_(kind, schema_or_obj)
 
     def add_schema(self, schema: dict[str, Any]) -> EvidenceNode:
         if not schema:
@@ -503,6 +508,9 @@ class EvidenceBuilder(SchemaBuilder):
 
 
 MAX_DEPTH = 64  # deeper nesting is summarised as a string "<nested too deep>" (recursion-safe)
+_NODE_AT = [
+    functools.partial(EvidenceNode, depth) for depth in range(MAX_DEPTH + 2)
+]  # node factories by depth
 
 
 def observe(node: EvidenceNode, value: Any) -> None:

@@ -271,6 +271,18 @@ def test_deep_nesting_is_safe():
     assert schema["type"] == "object"
     assert schema["properties"]["a"]["items"]["type"] == "object"
 
+    def depth(node: dict, level: int = 0) -> int:  # containers above the deepest schema
+        children = list((node.get("properties") or {}).values()) + ([node["items"]] if "items" in node else [])
+        return max([depth(child, level + 1) for child in children], default=level)
+
+    # the cut-off is the same whether evidence was observed directly, merged from stored summaries, or both
+    direct = summarize_values([value])
+    merged = merge_summaries(direct, summarize_values([value]))
+    node = EvidenceNode()
+    node.add_schema(merged)
+    node.add_object(value)
+    assert depth(direct) == depth(merged) == depth(node.to_schema()) == 64
+
 
 def test_few_observations_are_marked_low_confidence_and_assert_little():
     schema = _schema(_users(2))
