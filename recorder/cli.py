@@ -203,6 +203,12 @@ def import_(
     no_redact: Annotated[
         bool, typer.Option("--no-redact", help="Store secrets as they are (explicit opt-out).")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=0, help="Processes decoding and redacting (default: one per CPU; 0: none)."
+        ),
+    ] = None,
 ) -> None:
     """Import HAR or mitmproxy flow files into the database, through the same redaction as the proxy."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -223,6 +229,7 @@ def import_(
             max_body=max_body,
             redact=not no_redact,
             progress=lambda name, n: bar.update(task, advance=n, description=f"importing {Path(name).name}"),
+            workers=workers,
         )
     for name, count in result["files"].items():
         out.print(f"{name}: {count} exchanges")

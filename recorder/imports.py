@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from recorder.config import Settings
 from recorder.errors import ImportFileError
 from recorder.redact import Redactor
-from recorder.sink import DEFAULT_MAX_BODY, RawRecord, RowBuilder, StoreWriter
+from recorder.sink import DEFAULT_MAX_BODY, RawRecord, RowBuilder, StoreWriter, build_rows
 
 Progress = Callable[[str, int], None]
 
@@ -41,13 +43,23 @@ def file_kind(path: Path) -> str:
 
 def records(path: Path, kind: str) -> Iterator[RawRecord]:
     """The raw records of one file."""
-    if kind == "har":
-        from recorder.formats.har import records_from_har
+    items, convert = raw_items(path, kind)
+    return (convert(item) for item in items)
 
-        return records_from_har(path)
+
+def raw_items(path: Path, kind: str) -> tuple[Iterator[Any], Callable[[Any], RawRecord]]:
+    """The items of one file and the (picklable) function that makes a raw record of one of them."""
+    if kind == "har":
+        from recorder.formats.har import har_entries
+
+        return har_entries(path)
     from recorder.formats.flows import records_from_flows
 
-    return records_from_flows(path)
+    return records_from_flows(path), _same
+
+
+def _same(record: RawRecord) -> RawRecord:
+    return record
 
 
 def import_files(
@@ -61,8 +73,13 @@ def import_files(
     redact: bool = True,
     progress: Progress | None = None,
     batch: int = 1000,
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """Import every file (all are checked before any is read); returns counters per file and in total."""
+    """Import every file (all are checked before any is read); returns counters per file and in total.
+
+    Decoding and redaction (most of the work) run in `workers` processes once a file turns out to hold more
+    than one batch (default: one per CPU, none on a single CPU); this process reads the files and writes the
+    batches in their order, one transaction each."""
     kinds = [(Path(f), file_kind(Path(f))) for f in files]
     redaction = settings.redact if redact else settings.redact.model_copy(update={"enabled": False})
     builder = RowBuilder(
@@ -74,23 +91,128 @@ def import_files(
     session = {"id": uuid.uuid4().hex, "started": time.time(), "pid": os.getpid(), "kind": "import"}
     errors: list[str] = []
     writer = StoreWriter(db, builder, session, emit=lambda event: errors.append(event.get("message", "")))
+    pipeline = _Pipeline(builder, writer, default_workers() if workers is None else workers)
     per_file: dict[str, int] = {}
     try:
         for path, kind in kinds:
             before = writer.counters.recorded
-            chunk: list[RawRecord] = []
-            for rec in records(path, kind):
-                chunk.append(rec)
+            items, convert = raw_items(path, kind)
+            chunk: list[Any] = []
+            for item in items:
+                chunk.append(item)
                 if len(chunk) >= batch:
-                    writer.write(chunk)
-                    if progress:
-                        progress(str(path), len(chunk))
+                    pipeline.put(convert, chunk, str(path), progress)
                     chunk = []
             if chunk:
-                writer.write(chunk)
-                if progress:
-                    progress(str(path), len(chunk))
+                pipeline.put(convert, chunk, str(path), progress)
+            pipeline.drain()
             per_file[str(path)] = writer.counters.recorded - before
     finally:
+        pipeline.close()
         summary = writer.close()
     return {"files": per_file, **summary, "error_messages": errors}
+
+
+def default_workers() -> int:
+    """One row-building process per CPU this process may use; none (build in-process) on a single CPU."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return min(cpus, 8) if cpus > 1 else 0
+
+
+_worker_builder: RowBuilder | None = None
+
+
+def _start_worker(builder: RowBuilder) -> None:
+    global _worker_builder
+    _worker_builder = builder
+
+
+def _convert_and_build(
+    builder: RowBuilder, convert: Callable[[Any], RawRecord], chunk: list[Any]
+) -> tuple[list[tuple[Any, ...]], list[str]]:
+    return build_rows(builder, [convert(item) for item in chunk])
+
+
+def _build_in_worker(
+    convert: Callable[[Any], RawRecord], chunk: list[Any]
+) -> tuple[list[tuple[Any, ...]], list[str]]:
+    assert _worker_builder is not None
+    return _convert_and_build(_worker_builder, convert, chunk)
+
+
+class _Pipeline:
+    """Batches in, rows written in order. The first batch is built here; from the second on, batches go to a
+    pool of worker processes (started then, so small imports pay nothing), with a bounded number in flight.
+    A pool that cannot start or breaks falls back to building here: an import never fails for want of it."""
+
+    def __init__(self, builder: RowBuilder, writer: StoreWriter, workers: int) -> None:
+        self.builder = builder
+        self.writer = writer
+        self.workers = workers
+        self.batches = 0
+        self.pool: ProcessPoolExecutor | None = None
+        self.pending: deque[
+            tuple[Future[Any] | None, Callable[[Any], RawRecord], list[Any], str, Progress | None]
+        ]
+        self.pending = deque()
+
+    def put(
+        self, convert: Callable[[Any], RawRecord], chunk: list[Any], name: str, progress: Progress | None
+    ) -> None:
+        """Queue one batch of a file's items (turned into records by `convert`)."""
+        self.batches += 1
+        if self.batches >= 2 and self.workers and self.pool is None:
+            self._start()
+        future = None
+        if self.pool is not None:
+            try:
+                future = self.pool.submit(_build_in_worker, convert, chunk)
+            except Exception:  # a broken pool: build here from now on
+                self._stop()
+        self.pending.append((future, convert, chunk, name, progress))
+        self.drain(2 * self.workers if self.pool is not None else 0)
+
+    def drain(self, keep: int = 0) -> None:
+        while len(self.pending) > keep:
+            future, convert, chunk, name, progress = self.pending.popleft()
+            built = None
+            if future is not None:
+                try:
+                    built = future.result()
+                except ImportFileError:  # a malformed entry: the import stops with the worker's message
+                    raise
+                except Exception:  # the worker died (killed, out of memory): this batch is built here
+                    self._stop()
+            if built is None:
+                built = _convert_and_build(self.builder, convert, chunk)
+            self.writer.write_rows(*built)
+            if progress:
+                progress(name, len(chunk))
+
+    def close(self) -> None:
+        """Stop the workers; batches still pending (after an error) are dropped, nothing half-written."""
+        self.pending.clear()
+        self._stop()
+
+    def _start(self) -> None:
+        import multiprocessing
+
+        try:
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded process
+                initializer=_start_worker,
+                initargs=(self.builder,),
+            )
+        except Exception:
+            self.pool = None
+            self.workers = 0
+
+    def _stop(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        self.workers = 0

@@ -49,10 +49,10 @@ class RawRecord(NamedTuple):
     port: int
     path: str
     http_version: str
-    request_headers: Sequence[tuple[bytes, bytes]]
+    request_headers: Sequence[tuple[bytes | str, bytes | str]]  # bytes from the wire, text from files
     request_body: bytes | None
     status: int | None
-    response_headers: Sequence[tuple[bytes, bytes]]
+    response_headers: Sequence[tuple[bytes | str, bytes | str]]
     response_body: bytes | None
     error: str | None
     source: str = "proxy"
@@ -162,6 +162,18 @@ class RowBuilder:
             return raw[: self.max_body], len(raw) > self.max_body
 
 
+def build_rows(builder: RowBuilder, records: Sequence[RawRecord]) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """The rows of a batch, and a message for each record that could not be built (the others still are)."""
+    rows = []
+    failures = []
+    for rec in records:
+        try:
+            rows.append(builder.row(rec))
+        except Exception as exc:  # a record we cannot build must not stop the others
+            failures.append(f"cannot build exchange for {rec.method} {rec.path[:80]}: {exc}")
+    return rows, failures
+
+
 def _text(value: bytes | str) -> str:
     if isinstance(value, str):
         return value
@@ -238,12 +250,12 @@ class StoreWriter:
 
     def write(self, records: Sequence[RawRecord]) -> None:
         """Redact and insert one batch in one transaction; on failure count the batch as dropped."""
-        rows = []
-        for rec in records:
-            try:
-                rows.append(self.builder.row(rec))
-            except Exception as exc:  # a record we cannot build must not stop the others
-                self._fail(f"cannot build exchange for {rec.method} {rec.path[:80]}: {exc}", 1)
+        self.write_rows(*build_rows(self.builder, records))
+
+    def write_rows(self, rows: list[tuple[Any, ...]], failures: Sequence[str] = ()) -> None:
+        """Insert rows built by `build_rows` (here or in another process) in one transaction."""
+        for message in failures:
+            self._fail(message, 1)
         if not rows:
             return
         if self._db is None or self._vanished():

@@ -19,6 +19,11 @@ from sqlite_utils.migrations import Migrations
 from recorder.errors import StoreError
 from recorder.model import Exchange
 
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover
+    _orjson = None
+
 SCHEMA_VERSION = 1
 WAL_LIMIT = 32 << 20
 BUSY_TIMEOUT_S = 30.0
@@ -364,7 +369,12 @@ def endpoints(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 def rows_json(value: Any) -> str:
-    """Compact, deterministic JSON for a column."""
+    """Compact, deterministic JSON for a column (orjson writes the same text as the standard library here)."""
+    if _orjson is not None:
+        try:
+            return _orjson.dumps(value).decode("utf-8")
+        except TypeError:  # integers beyond 64 bits, non-string keys...: the standard library copes
+            pass
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
 
 

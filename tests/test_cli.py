@@ -171,6 +171,49 @@ def test_import_mitmproxy_flow_file(tmp_path, shop):
     assert rows[1:] == [(f"/api/v1/users/{i}", 200, "cli", "flow") for i in range(1, 4)]
 
 
+def test_large_import_in_worker_processes_equals_import_in_one(tmp_path):
+    """Decoding and redaction of a big file run in worker processes; the database is the same either way,
+    and a malformed entry deep in the file still stops the import with a line naming it."""
+    entries = [
+        _har_entry(
+            "POST" if i % 7 == 0 else "GET",
+            f"https://api.example.com/users/{i}?api_key=k3y-{i:08d}-secret",
+            200,
+            {"id": i, "card": "4111 1111 1111 1111", "token": f"tok-{i:012d}-value"},
+            f"2024-05-01T10:{i // 60 % 60:02d}:{i % 60:02d}.000Z",
+        )
+        for i in range(2600)
+    ]
+    har = tmp_path / "big.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}))
+    columns = "uid, started, consumer, method, path, query, request_headers, response_body, shape"
+    dumps = []
+    for workers in ("0", "2"):
+        db = tmp_path / f"w{workers}.db"
+        result = run_cli("import", str(har), "--db", str(db), "--workers", workers)
+        assert result.returncode == 0, result.stderr
+        assert "imported 2600 exchanges" in result.stdout
+        content = (
+            db.read_bytes() + Path(f"{db}-wal").read_bytes()
+            if Path(f"{db}-wal").exists()
+            else db.read_bytes()
+        )
+        assert (
+            b"4111 1111" not in content
+            and b"k3y-00000001" not in content
+            and b"tok-000000000001" not in content
+        )
+        dumps.append(db_rows(db, f"SELECT {columns} FROM exchanges ORDER BY id"))
+    assert dumps[0] == dumps[1] and len(dumps[0]) == 2600
+
+    entries[2345] = {"request": {"method": "GET"}}
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": entries}}))
+    result = run_cli("import", str(har), "--db", str(tmp_path / "bad.db"), "--workers", "2")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert f"{har}: entry 2345 is not a valid HAR entry" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
-import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from recorder.errors import ImportFileError
+from recorder.model import loads_json
 from recorder.sink import RawRecord
 
 
-def read_har(path: Path) -> list[dict[str, Any]]:
+def read_har(path: Path, content: bytes | None = None) -> list[dict[str, Any]]:
     """The entries of a HAR file; a clear error when it is not one."""
     try:
-        data = json.loads(path.read_bytes())
+        data = loads_json(content if content is not None else path.read_bytes())
     except OSError as exc:
         raise ImportFileError(f"{path}: cannot read: {exc.strerror}.") from None
     except (ValueError, RecursionError) as exc:
@@ -36,14 +37,27 @@ def records_from_har(path: Path) -> Iterator[RawRecord]:
 
     Each record's uid is derived from the file's content and the entry's position, so importing the same
     file twice adds nothing."""
-    digest = hashlib.sha1(path.read_bytes()).hexdigest()[:20]
-    for index, entry in enumerate(read_har(path)):
-        try:
-            yield _record(entry, f"har-{digest}-{index}")
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ImportFileError(
-                f"{path}: entry {index} is not a valid HAR entry ({type(exc).__name__}: {exc})."
-            ) from None
+    entries, convert = har_entries(path)
+    return (convert(item) for item in entries)
+
+
+def har_entries(path: Path) -> tuple[Iterator[tuple[int, Any]], Callable[[tuple[int, Any]], RawRecord]]:
+    """The entries of a HAR file (with their positions) and the function turning one into a raw record;
+    the two are separate so that an import can convert entries in worker processes."""
+    data = path.read_bytes()
+    digest = hashlib.sha1(data).hexdigest()[:20]
+    return enumerate(read_har(path, data)), functools.partial(har_record, str(path), digest)
+
+
+def har_record(name: str, digest: str, item: tuple[int, Any]) -> RawRecord:
+    """The raw record of the HAR entry at position `index` (a clear error naming the file and the entry)."""
+    index, entry = item
+    try:
+        return _record(entry, f"har-{digest}-{index}")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ImportFileError(
+            f"{name}: entry {index} is not a valid HAR entry ({type(exc).__name__}: {exc})."
+        ) from None
 
 
 def _record(entry: dict[str, Any], uid: str) -> RawRecord:
@@ -53,8 +67,8 @@ def _record(entry: dict[str, Any], uid: str) -> RawRecord:
     started = datetime.fromisoformat(entry["startedDateTime"].replace("Z", "+00:00")).timestamp()
     total_ms = float(entry.get("time") or 0.0)
     status = int(resp.get("status") or 0) or None
-    req_headers = [(h["name"].encode(), str(h["value"]).encode()) for h in req.get("headers", [])]
-    resp_headers = [(h["name"].encode(), str(h["value"]).encode()) for h in resp.get("headers", [])]
+    req_headers = [(str(h["name"]), str(h["value"])) for h in req.get("headers", [])]
+    resp_headers = [(str(h["name"]), str(h["value"])) for h in resp.get("headers", [])]
     req_body = _post_data(req.get("postData"))
     resp_body = _content(resp.get("content"))
     path = url.path or "/"
