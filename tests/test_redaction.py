@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import string
 from pathlib import Path
 from urllib.parse import quote
@@ -163,3 +164,50 @@ def test_redaction_keeps_the_shape_of_any_json_document(value):
 
     assert shape(out) == shape({"data": value, "password": "x"})
     assert out["password"] == "<redacted:token:8>"
+
+
+# The value patterns as first written (with `\b` and lookbehinds in front): the faster ones must find exactly
+# the same secrets, of the same kinds, at the same places.
+_REFERENCE_PATTERNS = {
+    "private-key": r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----",
+    "jwt": r"\beyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*",
+    "bearer": r"\b(?i:bearer)\s+[\w.~+/=-]{8,}",
+    "basic": r"\b(?i:basic)\s+[A-Za-z0-9+/]{8,}={0,2}",
+    "aws-key": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    "github-token": r"\bgh[pousr]_[A-Za-z0-9]{30,}",
+    "slack-token": r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
+    "stripe-key": r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}",
+    "google-key": r"\bAIza[0-9A-Za-z_-]{35}",
+    "card": r"(?<![\w.])(?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|3[47]\d{2}|6011|65\d{2}|35\d{2}|3[068]\d{2})"
+    r"(?:[ -]?\d){9,15}(?![\w.])",
+}
+_REFERENCE_RE = re.compile(
+    "|".join(f"(?P<g{i}>{p})" for i, p in enumerate(_REFERENCE_PATTERNS.values())), re.DOTALL
+)
+_FRAGMENTS = [
+    "eyJ", "abcd", "AbCd0123", "-", "_", ".", " ", "\t", "\u00a0", "\n", "é", "\u017f", "x", "A", "9", "0",
+    "Bearer", "bEaReR", "basic", "Basic", "ba\u017fic", "AKIA", "ASIA", "Iza", "AIza", "ghp_", "gho_", "xoxb-",
+    "xoxp-", "sk_", "pk_", "rk_", "live_", "test_", "4111", "1111", "5500", "6011", "65", "3782", "2221",
+    "0123456789ABCDEF", "aB3dE5fG7h", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----",
+]  # fmt: skip
+
+
+_SECRETS = [
+    "eyJhbGci.eyJzdWIi.c2ln", "eyJabcd.efgh.", "Bearer abcdefgh12", "bearer\tab.cd~ef/gh", "Basic QWxhZGRpbjpvcGVu",
+    "AKIA0123456789ABCDEF", "ASIAZZZZZZZZZZZZZZZZ", "ghp_" + "a1" * 15, "xoxb-0123456789", "sk_live_" + "A" * 16,
+    "pk_test_" + "9" * 16, "AIza" + "a-_B" * 9, "4111 1111 1111 1111", "4111111111111111", "378282246310005",
+    "6011111111111117", "6500-0000-0000-0002", "2221000000000009", "5555555555554444",
+    "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----",
+]  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_SECRETS) | st.sampled_from(_FRAGMENTS), max_size=12).map("".join))
+def test_fast_value_patterns_find_what_the_reference_patterns_find(text):
+    from recorder.redact import Redactor
+
+    redactor = Redactor()
+    kinds = list(_REFERENCE_PATTERNS)
+    expected = [(m.span(), kinds[int(m.lastgroup[1:])]) for m in _REFERENCE_RE.finditer(text)]
+    found = [(m.span(), redactor.kind_of(m)) for m in redactor._value_re.finditer(text)]
+    assert found == expected
