@@ -2,7 +2,7 @@
 
 Every few seconds it folds newly recorded exchanges into the evidence summaries; with a contract it compares
 each new batch with it and logs the first occurrence of every new finding as one readable line; on the
-retention interval it prunes raw exchanges by policy. It runs in its own process (niced), so none of this
+retention interval it prunes raw exchanges by policy. It runs in its own process at idle priority, so none of this
 work competes with the proxy's event loop. Counters go to the proxy as JSON lines on stdout.
 """
 
@@ -97,6 +97,20 @@ def run(
             time.sleep(min(0.2, interval))
 
 
+def lower_priority() -> None:
+    """Run only on CPU time nothing else wants (Linux SCHED_IDLE; elsewhere the lowest nice level): on a busy
+    machine the proxy and its store come first and the evidence catches up when the load drops."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined]
+        return
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.nice(19)
+    except OSError:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry of the follower process started by the capture addon."""
     parser = argparse.ArgumentParser(prog="python -m recorder.follow")
@@ -108,10 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy stops us: SIGTERM or EOF on stdin
-    try:
-        os.nice(10)
-    except OSError:
-        pass
+    lower_priority()
     contract = None
     if args.contract:
         from recorder.formats.load import load_contract
