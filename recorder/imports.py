@@ -41,12 +41,6 @@ def file_kind(path: Path) -> str:
     raise ImportFileError(f"{path}: not a HAR file or mitmproxy flow file (unrecognised content).")
 
 
-def records(path: Path, kind: str) -> Iterator[RawRecord]:
-    """The raw records of one file."""
-    items, convert = raw_items(path, kind)
-    return (convert(item) for item in items)
-
-
 def raw_items(path: Path, kind: str) -> tuple[Iterator[Any], Callable[[Any], RawRecord]]:
     """The items of one file and the (picklable) function that makes a raw record of one of them."""
     if kind == "har":

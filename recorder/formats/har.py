@@ -32,18 +32,10 @@ def read_har(path: Path, content: bytes | None = None) -> list[dict[str, Any]]:
     return entries
 
 
-def records_from_har(path: Path) -> Iterator[RawRecord]:
-    """One raw record per HAR entry; an entry that is not well formed stops with its index.
-
-    Each record's uid is derived from the file's content and the entry's position, so importing the same
-    file twice adds nothing."""
-    entries, convert = har_entries(path)
-    return (convert(item) for item in entries)
-
-
 def har_entries(path: Path) -> tuple[Iterator[tuple[int, Any]], Callable[[tuple[int, Any]], RawRecord]]:
     """The entries of a HAR file (with their positions) and the function turning one into a raw record;
-    the two are separate so that an import can convert entries in worker processes."""
+    the two are separate so that an import can convert entries in worker processes. Each record's uid is
+    derived from the file's content and the entry's position, so importing the same file twice adds nothing."""
     data = path.read_bytes()
     digest = hashlib.sha1(data).hexdigest()[:20]
     return enumerate(read_har(path, data)), functools.partial(har_record, str(path), digest)
