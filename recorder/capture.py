@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterable, Iterator
 
 if os.name == "posix":
     import fcntl
@@ -72,6 +73,17 @@ def record_from_flow(flow: http.HTTPFlow, source: str = "proxy") -> RawRecord:
     )
 
 
+def json_events(stream: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+    """The JSON objects a child process writes to its stdout, one per line (anything else is skipped)."""
+    for line in stream:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            yield event
+
+
 class SinkProcess:
     """The child process that stores records, fed through its stdin pipe (non-blocking once ready)."""
 
@@ -112,11 +124,7 @@ class SinkProcess:
 
     def _read_events(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
-        for line in self.proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
+        for event in json_events(self.proc.stdout):
             kind = event.get("event")
             if kind == "ready":
                 self._ready.set()
@@ -204,11 +212,7 @@ class FollowerProcess:
 
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
-        for line in self.proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
+        for event in json_events(self.proc.stdout):
             if event.get("event") == "stats" and self.on_stats is not None:
                 self.on_stats(event)
 
