@@ -137,6 +137,9 @@ def _build_in_worker(
     return _convert_and_build(_worker_builder, convert, chunk)
 
 
+_Batch = tuple[Future[Any] | None, Callable[[Any], RawRecord], list[Any], str, Progress | None]
+
+
 class _Pipeline:
     """Batches in, rows written in order. The first batch is built here; from the second on, batches go to a
     pool of worker processes (started then, so small imports pay nothing), with a bounded number in flight.
@@ -148,10 +151,7 @@ class _Pipeline:
         self.workers = workers
         self.batches = 0
         self.pool: ProcessPoolExecutor | None = None
-        self.pending: deque[
-            tuple[Future[Any] | None, Callable[[Any], RawRecord], list[Any], str, Progress | None]
-        ]
-        self.pending = deque()
+        self.pending: deque[_Batch] = deque()
 
     def put(
         self, convert: Callable[[Any], RawRecord], chunk: list[Any], name: str, progress: Progress | None

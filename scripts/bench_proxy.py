@@ -630,36 +630,45 @@ class LoadGen:
         return json.loads(out.stdout)
 
     def _wrk(self, port: int, path: str, connections: int, duration: float) -> dict[str, Any]:
-        cmd = [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{max(1, round(duration))}s",
-            "--latency",
-            "--timeout",
-            "10s",
-        ]
+        cmd = wrk_command(connections, duration)
         for k, v in REQUEST_HEADERS:
             cmd += ["-H", f"{k}: {v}"]
         cmd.append(f"http://{HOST}:{port}{path}")
         out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=duration + 60)
-        text = out.stdout
-        if out.returncode != 0 or "Requests/sec" not in text:
-            raise SystemExit(f"bench: wrk failed:\n{text}\n{out.stderr}")
-        total = re.search(r"(\d+) requests in ([\d.]+)(\w+)", text)
-        assert total is not None
-        errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-        return {
-            "requests": int(total.group(1)),
-            "non2xx": int(non2xx.group(1)) if non2xx else 0,
-            "errors": sum(int(g) for g in errors.groups()) if errors else 0,
-            "elapsed": _wrk_ms(total.group(2) + total.group(3)) / 1000,
-            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),  # type: ignore[union-attr]
-            "p50_ms": _wrk_ms(re.search(r"\s50%\s+([\d.]+\w+)", text).group(1)),  # type: ignore[union-attr]
-            "p99_ms": _wrk_ms(re.search(r"\s99%\s+([\d.]+\w+)", text).group(1)),  # type: ignore[union-attr]
-            "max_ms": _wrk_ms(re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+\w+)", text).group(1)),  # type: ignore[union-attr]
-        }
+        if out.returncode != 0 or "Requests/sec" not in out.stdout:
+            raise SystemExit(f"bench: wrk failed:\n{out.stdout}\n{out.stderr}")
+        return parse_wrk(out.stdout)
+
+
+def wrk_command(connections: int, duration: float) -> list[str]:
+    """wrk on one thread, keep-alive, latency percentiles (add headers, a script and the URL)."""
+    return [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
+
+
+def parse_wrk(text: str) -> dict[str, Any]:
+    """Requests, req/s, p50/p99/max latency (ms), non-2xx answers and socket errors from wrk's report."""
+    total = re.search(r"(\d+) requests in ([\d.]+)(\w+)", text)
+    assert total is not None
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {
+        "requests": int(total.group(1)),
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "errors": sum(int(g) for g in errors.groups()) if errors else 0,
+        "elapsed": _wrk_ms(total.group(2) + total.group(3)) / 1000,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _wrk_ms(re.search(r"\s50%\s+([\d.]+\w+)", text).group(1)),  # type: ignore[union-attr]
+        "p99_ms": _wrk_ms(re.search(r"\s99%\s+([\d.]+\w+)", text).group(1)),  # type: ignore[union-attr]
+        "max_ms": _wrk_ms(re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+\w+)", text).group(1)),  # type: ignore[union-attr]
+    }
 
 
 def _wrk_ms(text: str) -> float:

@@ -41,6 +41,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import bench_proxy  # noqa: E402  (wrk's command line and report)
+
 HOST = "127.0.0.1"
 FIXED_BODY = json.dumps(
     {"id": 12, "email": "user12@example.com", "role": "member", "name": "Ada L.", "active": True}
@@ -242,11 +246,6 @@ class Run:
     other_cores: float  # CPU used by anything else on the machine meanwhile (noise)
 
 
-def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
-
-
 def _busy_jiffies() -> float:
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]
@@ -258,18 +257,7 @@ def run_wrk(server: Server, script: Path, duration: float, connections: int, cor
     before_busy, before_server = _busy_jiffies(), server.cpu_seconds()
     started = time.perf_counter()
     result = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{max(1, round(duration))}s",
-            "--latency",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            server.url,
-        ],
+        [*bench_proxy.wrk_command(connections, duration), "-s", str(script), server.url],
         capture_output=True,
         text=True,
         preexec_fn=_pinned(core),
@@ -282,15 +270,9 @@ def run_wrk(server: Server, script: Path, duration: float, connections: int, cor
     )
     server_cpu = server.cpu_seconds() - before_server
     busy = _busy_jiffies() - before_busy
-    text = result.stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"\s50%\s+(\S+)", text).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"\s99%\s+(\S+)", text).group(1))  # type: ignore[union-attr]
-    errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    socket_errors = re.search(r"Socket errors: (.*)", text)
-    errors = int(errors_match.group(1)) if errors_match else 0
-    if socket_errors:
-        errors += sum(int(x) for x in re.findall(r"\d+", socket_errors.group(1)))
+    report = bench_proxy.parse_wrk(result.stdout)
+    rps, p50, p99 = report["rps"], report["p50_ms"], report["p99_ms"]
+    errors = report["non2xx"] + report["errors"]
     return Run(
         rps=rps,
         p50_ms=p50,
