@@ -21,7 +21,7 @@ from typing import Any
 
 from recorder.config import RetentionSettings
 from recorder.errors import RecorderError
-from recorder.model import Contract
+from recorder.model import Contract, Finding
 from recorder.store import connect
 from recorder.summarize import OperationSummary, catch_up
 
@@ -36,12 +36,17 @@ class LiveDrift:
         self.counts = {"breaking": 0, "warning": 0, "info": 0}
         self.by_kind: dict[str, int] = {}
 
-    def batch(self, summaries: list[OperationSummary], ids: list[int]) -> None:
+    def batch(self, summaries: list[OperationSummary], ids: list[int]) -> Callable[[], None]:
+        """Compare a batch (before its summaries are merged into the stored ones); the returned function
+        counts and logs the findings once the batch is committed."""
         from recorder.drift import compare
 
-        for finding in compare(self.contract, summaries).findings:
-            if finding.kind == "operation-unobserved":
-                continue  # a batch never covers the whole contract
+        findings = [f for f in compare(self.contract, summaries).findings if f.kind != "operation-unobserved"]
+        # (a batch never covers the whole contract, so unobserved operations say nothing)
+        return lambda: self._report(findings, ids)
+
+    def _report(self, findings: list[Finding], ids: list[int]) -> None:
+        for finding in findings:
             self.counts[finding.severity] += max(finding.count, 1)
             self.by_kind[finding.kind] = self.by_kind.get(finding.kind, 0) + max(finding.count, 1)
             key = (finding.kind, finding.operation, finding.location)

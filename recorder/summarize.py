@@ -491,13 +491,14 @@ def catch_up(
     *,
     batch: int = 2000,
     progress: Callable[[int, int], None] | None = None,
-    on_batch: Callable[[list[OperationSummary], list[int]], None] | None = None,
+    on_batch: Callable[[list[OperationSummary], list[int]], Callable[[], None]] | None = None,
 ) -> int:
     """Fold exchanges recorded since the last run into `summaries`; returns how many were added.
 
     Each batch is summarised without holding a lock (writers keep writing); only the merge into the stored
     summaries takes the write lock, and a batch another process folded in meanwhile is simply dropped.
-    `on_batch` receives each committed batch's own summaries and exchange ids (live drift uses them)."""
+    `on_batch` sees each batch's own summaries and exchange ids before they are merged (live drift compares
+    them with a contract there, outside the write lock) and returns what to do once the batch is committed."""
     done = 0
     total = None
     conn = db.conn
@@ -513,7 +514,7 @@ def catch_up(
         if not rows:
             return done
         fresh = summarize_exchanges(exchange_from_row(r) for r in rows)
-        own = [s.dump() for s in fresh.values()] if on_batch else []
+        committed = on_batch(list(fresh.values()), [r["id"] for r in rows]) if on_batch else None
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError:
@@ -533,13 +534,8 @@ def catch_up(
             conn.execute("ROLLBACK")
             raise
         done += len(rows)
-        if on_batch is not None:
-            batch_summaries = []
-            for key, data in zip(fresh, own, strict=True):
-                summary = OperationSummary(*key)
-                summary.load(data)
-                batch_summaries.append(summary)
-            on_batch(batch_summaries, [r["id"] for r in rows])
+        if committed is not None:
+            committed()
         if progress is not None:
             progress(done, total or done)
 

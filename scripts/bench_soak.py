@@ -7,8 +7,10 @@
    and the last 200 exchanges per operation shape and status); every few seconds it prints the database
    size, the stored exchanges and the exchanges counted in the evidence: the size levels off while the
    evidence keeps growing. At the end, exports before and after an explicit prune are compared.
-2. Live drift: `recorder proxy` vs `recorder proxy --contract` (alternating rounds, same load): req/s, p99
-   and the ratio (target: within the capture target, at most 10% of throughput).
+2. Live drift: bare mitmdump, `recorder proxy` and `recorder proxy --contract` back to back in each round
+   (rotating order, same load, measured by bench_proxy's `measure`): req/s, p99, CPU per request of the proxy
+   and of its children, and the per-round ratios (target: the capture target, live drift vs bare mitmdump:
+   at most 10% less throughput and 20% more p99).
 3. Merge: 10 shard databases of N exchanges each merged with `recorder merge` (target: seconds).
 Uses the upstream and load generator of scripts/bench_proxy.py (nginx and wrk when installed); loopback only.
 """
@@ -143,32 +145,59 @@ def soak(workdir: Path, upstream: bp.Upstream, load: bp.LoadGen, total: int, int
 def live_drift(
     workdir: Path, upstream: bp.Upstream, load: bp.LoadGen, db: Path, rounds: int, duration: float
 ) -> None:
+    """Bare mitmdump, `recorder proxy` and `recorder proxy --contract` back to back in each round (rotating the
+    order), measured as bench_proxy measures the capture target: req/s, p99 and CPU per request per process."""
     contract = workdir / "contract.yaml"
     recorder("export", "openapi", "--db", str(db), "-o", str(contract))
-    print(
-        f"2. live drift: recorder proxy vs recorder proxy --contract ({rounds} rounds x {duration:.0f} s, 16 connections)"
-    )
-    results: dict[str, list[dict]] = {"plain": [], "live drift": []}
-    for rnd in range(rounds):
-        order = ["plain", "live drift"] if rnd % 2 == 0 else ["live drift", "plain"]
-        for config in order:
-            extra = ["--contract", str(contract)] if config == "live drift" else []
-            proxy = Proxy("recorder", upstream.port, workdir, extra=extra)
-            proxy.start(f"{config.replace(' ', '-')}-{rnd}")
-            try:
-                results[config].append(load.run(proxy.port, bp.PATHS["1k"], 16, 2, duration))
-            finally:
-                proxy.stop()
-                proxy.cleanup()
-    med = {
-        k: (statistics.median(r["rps"] for r in v), statistics.median(r["p99_ms"] for r in v))
-        for k, v in results.items()
+    configs = {
+        "bare": ("bare", []),
+        "recorder": ("recorder", []),
+        "live drift": ("recorder", ["--contract", str(contract)]),
     }
-    for k, (rps, p99) in med.items():
-        print(f"   {k:<11} {rps:>9,.0f} req/s   p99 {p99:>6.2f} ms")
     print(
-        f"   ratio: throughput {med['live drift'][0] / med['plain'][0]:.2f}x, p99 {med['live drift'][1] / med['plain'][1]:.2f}x"
+        f"2. live drift: mitmdump vs recorder proxy vs recorder proxy --contract "
+        f"({rounds} rounds x {duration:.0f} s, 1 KB, 16 connections)"
     )
+    results: dict[str, list[bp.Result]] = {k: [] for k in configs}
+    names = list(configs)
+    for rnd in range(rounds):
+        order = names[rnd % 3 :] + names[: rnd % 3]
+        for name in order:
+            config, extra = configs[name]
+            bp.wait_until_idle(upstream, 10.0)
+            res = bp.measure(config, "1k", 16, rnd, upstream, load, workdir, 2.0, duration, extra_args=extra)
+            results[name].append(res)
+            cpu = " + ".join(f"{c:,.0f}" for c in res.cpu_us) if res.cpu_us else "-"
+            noisy = "  NOISY" if res.other_cores > bp.NOISY_CORES else ""
+            print(
+                f"   round {rnd + 1} {name:<11} {res.rps:>7,.0f} req/s  p99 {res.p99_ms:>7.2f} ms"
+                f"  CPU us/request (proxy + children) {cpu}{noisy}",
+                flush=True,
+            )
+    print(f"   {'median':<19} {'req/s':>7}       {'p99':>7}     CPU us/request (proxy, children)")
+    for name, rs in results.items():
+        cpu = (
+            [statistics.median(r.cpu_us[0] for r in rs), statistics.median(sum(r.cpu_us[1:]) for r in rs)]
+            if rs[0].cpu_us
+            else [0.0, 0.0]
+        )
+        print(
+            f"   {name:<19} {statistics.median(r.rps for r in rs):>7,.0f} req/s  {statistics.median(r.p99_ms for r in rs):>7.2f} ms"
+            f"  {cpu[0]:,.0f}, {cpu[1]:,.0f}"
+        )
+
+    def ratio(a: str, b: str, key: str) -> float:
+        return statistics.median(
+            getattr(x, key) / getattr(y, key) for x, y in zip(results[a], results[b], strict=True)
+        )
+
+    for a, b in (("live drift", "bare"), ("recorder", "bare"), ("live drift", "recorder")):
+        thr, p99 = ratio(a, b, "rps"), ratio(a, b, "p99_ms")
+        verdict = ""
+        if b == "bare":
+            met = thr >= 0.90 and p99 <= 1.20
+            verdict = f"  (capture target: throughput cost <= 10%, p99 <= +20%: {'met' if met else 'MISSED'})"
+        print(f"   {a} / {b}: throughput {thr:.2f}x, p99 {p99:.2f}x (per-round medians){verdict}")
 
 
 def merge_shards(workdir: Path, per_shard: int) -> None:

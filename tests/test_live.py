@@ -98,3 +98,44 @@ def test_bad_contract_for_the_proxy_is_one_line(tmp_path):
         and "Swagger 2.0" in result.stderr
         and len(result.stderr.strip().splitlines()) == 1
     )
+
+
+def test_live_drift_leaves_the_evidence_as_folding_without_it(tmp_path):
+    """Live drift compares each batch's own summaries before they are merged into the stored evidence: the
+    comparison must not change what is stored."""
+    import shutil
+
+    from recorder.follow import LiveDrift
+    from recorder.formats.load import load_contract
+    from recorder.store import connect
+    from recorder.summarize import STATE_KEY, catch_up
+
+    recorded = tmp_path / "recorded.db"
+    with ShopServer(version=1) as shop:
+        with running_proxy(shop.url, tmp_path / "v1.db", "--provider", "shop", "--no-follow") as proxy:
+            drive(proxy.url, 120, seed=3)
+        contract = tmp_path / "openapi.yaml"
+        assert (
+            run_cli("export", "openapi", "--db", str(tmp_path / "v1.db"), "-o", str(contract)).returncode == 0
+        )
+        shop.set_version(2)
+        with running_proxy(shop.url, recorded, "--provider", "shop", "--no-follow") as proxy:
+            drive(proxy.url, 120, seed=4)
+    stored = {}
+    logged: list[str] = []
+    for live in (False, True):
+        copy = tmp_path / f"copy-{live}.db"
+        shutil.copy(recorded, copy)
+        db = connect(copy)
+        db.execute("DELETE FROM summaries")
+        db.execute("DELETE FROM meta WHERE key = ?", [STATE_KEY])
+        db.conn.commit()
+        drift = LiveDrift(load_contract(str(contract)), logged.append)
+        assert catch_up(db, batch=25, on_batch=drift.batch if live else None) == 120
+        stored[live] = db.execute(
+            "SELECT provider, method, shape, count, data FROM summaries ORDER BY 1, 2, 3"
+        ).fetchall()
+        db.close()
+    assert any("type-mismatch GET /api/v1/orders/{orderId}" in line for line in logged)
+    assert drift.counts["breaking"] > 0
+    assert stored[True] == stored[False] and len(stored[True]) >= 3
