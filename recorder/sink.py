@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import pickle
+import select
 import sqlite3
 import struct
 import sys
@@ -34,6 +35,7 @@ from recorder.store import connect, insert_rows, rows_json, start_session, updat
 
 DEFAULT_MAX_BODY = 1 << 20
 FRAME_HEADER = struct.Struct(">I")
+LINGER_SECONDS = 0.05  # how long a batch waits for more exchanges before its transaction (under load)
 
 
 class RawRecord(NamedTuple):
@@ -373,20 +375,37 @@ def write_all(writer: StoreWriter, records: Iterable[RawRecord], batch: int = 50
 # The child process
 
 
-def read_frame_batches(fd: int, chunk: int = 1 << 20) -> Iterator[list[Any]]:
-    """Unpickle length-prefixed frames until EOF, yielding together the frames that arrived together.
+def read_frame_batches(
+    fd: int, chunk: int = 1 << 20, linger: float = 0.0, batch: int = 512
+) -> Iterator[list[Any]]:
+    """Unpickle length-prefixed frames until EOF, yielding them in batches (one transaction each).
 
-    The proxy writes one frame per exchange as it happens; reading whatever is in the pipe at once turns the
-    ones that queued up while we were writing into one batch (one transaction) instead of one each.
+    The proxy writes one frame per exchange as it happens. Frames already in the pipe are read together; with
+    `linger` a batch also waits up to that many seconds (or until `batch` frames) for more, so that under load
+    a transaction carries many exchanges instead of one or two (a commit costs as much as building ~2 rows).
+    EOF yields what has arrived at once: nothing read is left behind at shutdown.
     """
     buf = bytearray()
+    frames: list[Any] = []
+    deadline = 0.0
     while True:
+        if frames and linger > 0 and len(frames) < batch:
+            wait = deadline - time.monotonic()
+            if wait > 0 and select.select([fd], [], [], wait)[0]:
+                pass  # more is there: read it into this batch
+            else:
+                yield frames
+                frames = []
+                continue
         data = os.read(fd, chunk)
-        if not data:
-            return  # EOF; an incomplete last frame (a writer that died mid-frame) is ignored
+        if not data:  # EOF; an incomplete last frame (a writer that died mid-frame) is ignored
+            if frames:
+                yield frames
+            return
         buf += data
-        frames = []
         pos = 0
+        if not frames:
+            deadline = time.monotonic() + linger
         while len(buf) - pos >= FRAME_HEADER.size:
             (size,) = FRAME_HEADER.unpack_from(buf, pos)
             end = pos + FRAME_HEADER.size + size
@@ -395,8 +414,9 @@ def read_frame_batches(fd: int, chunk: int = 1 << 20) -> Iterator[list[Any]]:
             frames.append(pickle.loads(buf[pos + FRAME_HEADER.size : end]))
             pos = end
         del buf[:pos]
-        if frames:
+        if frames and (linger <= 0 or len(frames) >= batch):
             yield frames
+            frames = []
 
 
 def encode_frame(payload: Any) -> bytes:
@@ -440,7 +460,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         threading.Thread(target=report_every_second, name="recorder-sink-stats", daemon=True).start()
     emit({"event": "ready"})
-    for frames in read_frame_batches(sys.stdin.fileno()):
+    linger = LINGER_SECONDS if hasattr(select, "select") and os.name != "nt" else 0.0
+    for frames in read_frame_batches(sys.stdin.fileno(), linger=linger):
         records = []
         for frame in frames:
             if isinstance(frame, tuple) and frame and frame[0] == "counters":
