@@ -157,7 +157,7 @@ def _typed_segments_ok(template: str, shape: str) -> bool:
 # Schema vs evidence
 
 
-def _types(schema: dict[str, Any]) -> set[str] | None:
+def schema_types(schema: dict[str, Any]) -> set[str] | None:
     t = schema.get("type")
     if t is None:
         if "properties" in schema or "additionalProperties" in schema:
@@ -245,11 +245,13 @@ class _Walker:
     ) -> None:
         kind = part["type"]
         n = part.get("x-stats", {}).get("n", 0)
-        fitting = [b for b in branches if (_types(b) is None or _accepts(_types(b) or set(), kind))]
-        if kind == "null" and (doc.get("nullable") or "null" in (_types(doc) or set())):
+        fitting = [
+            b for b in branches if (schema_types(b) is None or _accepts(schema_types(b) or set(), kind))
+        ]
+        if kind == "null" and (doc.get("nullable") or "null" in (schema_types(doc) or set())):
             return
         if not fitting:
-            allowed = sorted({t for b in branches for t in (_types(b) or {"any"})})
+            allowed = sorted({t for b in branches for t in (schema_types(b) or {"any"})})
             self.add(
                 "type-mismatch",
                 pointer,
@@ -267,7 +269,7 @@ class _Walker:
         kind = part["type"]
         stats = part.get("x-stats", {})
         n = stats.get("n", 0)
-        types = _types(doc)
+        types = schema_types(doc)
         if self.which in ("query", "header") and types == {"array"} and kind != "array":
             # `?tag=a` is a one-item array of a parameter documented as an array; `?ids=a,b` a joined one
             items = doc.get("items") or {}
@@ -610,7 +612,7 @@ class _Walker:
 def scalar_fits(schema: dict[str, Any], value: Any) -> bool:
     """Does a scalar query/header value (text on the wire) fit a scalar schema: type, format, enum, pattern?"""
     text = str(value).lower() if isinstance(value, bool) else str(value)
-    types = _types(schema) or {"string"}
+    types = schema_types(schema) or {"string"}
     if "string" not in types:
         ok = False
         if types & {"integer", "number"}:
@@ -677,12 +679,12 @@ def union_schema(branches: list[dict[str, Any]]) -> dict[str, Any]:
         return branches[0]
     types: set[str] = set()
     for b in branches:
-        t = _types(b)
+        t = schema_types(b)
         if t is None:
             return {}
         types |= t
     out: dict[str, Any] = {"type": sorted(types)}
-    objects = [b for b in branches if "object" in (_types(b) or set())]
+    objects = [b for b in branches if "object" in (schema_types(b) or set())]
     if objects:
         names = sorted({k for b in objects for k in (b.get("properties") or {})})
         out["properties"] = {
@@ -697,10 +699,12 @@ def union_schema(branches: list[dict[str, Any]]) -> dict[str, Any]:
             out["additionalProperties"] = union_schema([e for e in extras if isinstance(e, dict)])
         elif all(e is False for e in extras):
             out["additionalProperties"] = False
-    arrays = [b for b in branches if "array" in (_types(b) or set()) and isinstance(b.get("items"), dict)]
-    if arrays and len(arrays) == len([b for b in branches if "array" in (_types(b) or set())]):
+    arrays = [
+        b for b in branches if "array" in (schema_types(b) or set()) and isinstance(b.get("items"), dict)
+    ]
+    if arrays and len(arrays) == len([b for b in branches if "array" in (schema_types(b) or set())]):
         out["items"] = union_schema([b["items"] for b in arrays])
-    scalars = [b for b in branches if (_types(b) or set()) & {"string", "integer", "number", "boolean"}]
+    scalars = [b for b in branches if (schema_types(b) or set()) & {"string", "integer", "number", "boolean"}]
     if scalars and all("enum" in b or "const" in b for b in scalars):
         values: list[Any] = []
         for b in scalars:
@@ -1070,14 +1074,7 @@ def _examples(
     if problem.probe is None and problem.which not in ("operation",):
         return hit
     for row in source.exchanges(method, shapes, problem.status):
-        if problem.which == "operation":
-            found = True
-        elif problem.which in ("query", "header"):
-            found = _param_hit(problem, row)
-        else:
-            body = row.response if problem.which == "response" else row.request
-            found = any(problem.probe(v) for v in _values_at(body, problem.pointer, problem.probe_parent))  # type: ignore[misc]
-        if not found:
+        if not shows_problem(problem, row):
             continue
         hit.matched += 1
         if row.status is not None and 400 <= row.status < 500:
@@ -1088,6 +1085,18 @@ def _examples(
         hit.first = row.started if hit.first is None else min(hit.first, row.started)
         hit.last = row.started if hit.last is None else max(hit.last, row.started)
     return hit
+
+
+def shows_problem(problem: Problem, row: ExampleRow) -> bool:
+    """Does this exchange show the problem (its probe holds for a value at the problem's place)?"""
+    if problem.which == "operation":
+        return True
+    if problem.which in ("query", "header"):
+        return _param_hit(problem, row)
+    if problem.probe is None:
+        return False
+    body = row.response if problem.which == "response" else row.request
+    return any(problem.probe(v) for v in _values_at(body, problem.pointer, problem.probe_parent))
 
 
 def _param_hit(problem: Problem, row: ExampleRow) -> bool:

@@ -35,12 +35,13 @@ from urllib.parse import parse_qs, unquote
 
 from recorder.drift import scalar_fits
 from recorder.errors import RecorderError
-from recorder.model import Body, Contract, Finding, Operation, Response, is_json_media_type
+from recorder.model import Body, Contract, Finding, Operation, Response, is_json_media_type, media_type
 from recorder.summarize import typed_value
-from recorder.validate import Checker, is_failure, make_exchange
+from recorder.validate import Checker, is_failure, make_exchange, value_conforms
 
 MAX_REQUEST_BODY = 10 * 1024 * 1024
 CACHE_SIZE = 4096
+_CONFORMING = object()  # stands for any request body that meets its schema, in verdict keys
 RECORDED_WINDOW = 50_000  # the most recent exchanges of a database the stub answers concrete requests from
 HOP_HEADERS = frozenset(
     {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive", "date", "server"}
@@ -635,6 +636,7 @@ class _OperationPlan:
     path_schemas: dict[str, dict[str, Any]]
     query_typed: dict[str, bool]  # documented query parameters: is the schema a bare `type`?
     echo_last: str | None  # the last path parameter, echoed into a top-level `id`
+    body_schemas: dict[str, dict[str, Any]]  # JSON request bodies: media type -> documented schema
     examples_ok: dict[tuple[str, str], bool] = field(default_factory=dict)
     echo_fields: dict[tuple[int, str], dict[str, tuple[dict[str, Any], str]]] = field(default_factory=dict)
     headers: dict[tuple[int, str | None], tuple[tuple[str, str], ...]] = field(default_factory=dict)
@@ -715,6 +717,11 @@ def _plan(op: Operation) -> _OperationPlan:
         path_schemas={p.name: p.schema_ for p in op.parameters if p.location == "path"},
         query_typed={p.name: _bare_type(p.schema_) for p in op.parameters if p.location == "query"},
         echo_last=names[-1] if names and op.path.endswith("}") else None,
+        body_schemas={
+            media_type(b.media_type) or b.media_type: b.schema_
+            for b in op.request_bodies
+            if b.schema_ and is_json_media_type(b.media_type)
+        },
     )
 
 
@@ -819,13 +826,44 @@ class Stub:
         )
         key = (plan.key, path_shape, query_shape, tuple(sorted(headers.items())), ctype, body)
         violations = self._verdicts.get(key)
-        if violations is None:
-            violations = self._violations(plan.op, path, query, headers, ctype, body)
-            if len(body) <= 65536:
-                if len(self._verdicts) >= CACHE_SIZE:
-                    self._verdicts.clear()
-                self._verdicts[key] = violations
+        if violations is not None:
+            return violations
+        if self._body_conforms(plan, ctype, body):
+            # a body that meets its schema adds nothing to the verdict: requests that differ only in such
+            # bodies (a new user each time) share one verdict, judged once
+            key = (*key[:-1], _CONFORMING)
+            violations = self._verdicts.get(key)
+            if violations is None:
+                violations = [
+                    v
+                    for v in self._violations(plan.op, path, query, headers, ctype, body)
+                    if not v["location"].startswith("request body")
+                ]
+                self._remember(key, violations)
+            return violations
+        violations = self._violations(plan.op, path, query, headers, ctype, body)
+        if len(body) <= 65536:
+            self._remember(key, violations)
         return violations
+
+    def _remember(self, key: Any, violations: list[dict[str, Any]]) -> None:
+        if len(self._verdicts) >= CACHE_SIZE:
+            self._verdicts.clear()
+        self._verdicts[key] = violations
+
+    @staticmethod
+    def _body_conforms(plan: _OperationPlan, ctype: str | None, body: bytes) -> bool:
+        """Does a JSON body certainly meet the schema documented for its media type (`value_conforms`)?"""
+        if not body or not plan.body_schemas:
+            return False
+        schema = plan.body_schemas.get(media_type(ctype) or "")
+        if schema is None:
+            return False
+        try:
+            value = json.loads(body)
+        except (ValueError, RecursionError):
+            return False
+        return value_conforms(schema, value)
 
     def _unmatched(self, method: str, path: str) -> StubResponse:
         allowed = self.checker.path_allowed(path)

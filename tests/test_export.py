@@ -316,13 +316,20 @@ def test_pinned_templates_apply_to_what_is_already_recorded(recorded, tmp_path):
     _, _, full = recorded
     before = yaml.safe_load(_export(full, tmp_path / "before.yaml").read_text())
     assert "/api/v1/products/{productSlug}" in before["paths"]
-    (tmp_path / "recorder.toml").write_text('paths = ["/api/v1/products/{sku}", "/api/v1/users/{id}/orders"]\n')
+    (tmp_path / "recorder.toml").write_text(
+        'paths = ["/api/v1/products/{sku}", "/api/v1/users/{id}/orders"]\n'
+    )
     result = run_cli("export", "openapi", "--db", str(full), "-o", str(tmp_path / "after.yaml"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     after = yaml.safe_load((tmp_path / "after.yaml").read_text())
-    assert "/api/v1/products/{sku}" in after["paths"] and "/api/v1/products/{productSlug}" not in after["paths"]
+    assert (
+        "/api/v1/products/{sku}" in after["paths"] and "/api/v1/products/{productSlug}" not in after["paths"]
+    )
     assert "/api/v1/users/{id}/orders" in after["paths"]
-    assert after["paths"]["/api/v1/products/{sku}"]["get"]["x-evidence"]["seen"] == before["paths"]["/api/v1/products/{productSlug}"]["get"]["x-evidence"]["seen"]
+    assert (
+        after["paths"]["/api/v1/products/{sku}"]["get"]["x-evidence"]["seen"]
+        == before["paths"]["/api/v1/products/{productSlug}"]["get"]["x-evidence"]["seen"]
+    )
 
 
 def test_summaries_are_incremental_and_rederivation_gives_the_same_contract(recorded, tmp_path):

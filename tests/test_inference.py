@@ -272,7 +272,9 @@ def test_deep_nesting_is_safe():
     assert schema["properties"]["a"]["items"]["type"] == "object"
 
     def depth(node: dict, level: int = 0) -> int:  # containers above the deepest schema
-        children = list((node.get("properties") or {}).values()) + ([node["items"]] if "items" in node else [])
+        children = list((node.get("properties") or {}).values()) + (
+            [node["items"]] if "items" in node else []
+        )
         return max([depth(child, level + 1) for child in children], default=level)
 
     # the cut-off is the same whether evidence was observed directly, merged from stored summaries, or both

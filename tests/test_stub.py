@@ -561,3 +561,181 @@ def test_generated_values_fit_their_schema(schema):
     for seed in range(20):
         value = BodyGenerator(random.Random(seed)).value(schema, "field")
         assert list(validator.iter_errors(value)) == [], (seed, value)
+
+
+# -- request bodies: the direct schema check (fast path) --------------------------------------------------
+
+_NAMES = ["id", "name", "tags", "note"]
+_PATTERNS = ["^[a-z]+$", "^[A-Z]{3}$", r"\d", "^(ab)+$"]
+
+
+def _random_schema(rng: Any, depth: int = 0) -> dict[str, Any]:
+    from recorder.strformats import FORMAT_PATTERNS
+
+    kind = rng.choice(["integer", "number", "string", "boolean", "null", "any", "enum", "const"]
+                      + (["object", "array"] * 2 if depth < 3 else []))  # fmt: skip
+    schema: dict[str, Any] = {}
+    if kind in ("integer", "number"):
+        schema["type"] = kind
+        for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if rng.random() < 0.25:
+                schema[key] = rng.choice([-2, 0, 1, 2.5, 10])
+    elif kind == "string":
+        schema["type"] = kind if rng.random() < 0.8 else [kind, "null"]
+        if rng.random() < 0.3:
+            schema["minLength"] = rng.randint(0, 3)
+        if rng.random() < 0.3:
+            schema["maxLength"] = rng.randint(1, 60)
+        if rng.random() < 0.3:
+            schema["pattern"] = rng.choice(_PATTERNS)
+        if rng.random() < 0.3:
+            schema["format"] = rng.choice([*sorted(FORMAT_PATTERNS), "made-up"])
+    elif kind in ("boolean", "null"):
+        schema["type"] = kind
+    elif kind == "enum":
+        schema["enum"] = rng.sample(["a", "ABC", 1, 1.0, True, None, 0, [1], {"k": 1}], 3)
+    elif kind == "const":
+        schema["const"] = rng.choice(["a", 1, True, None, {"k": [1, 2]}])
+    elif kind == "object":
+        schema["type"] = "object"
+        names = rng.sample(_NAMES, rng.randint(0, 3))
+        schema["properties"] = {n: _random_schema(rng, depth + 1) for n in names}
+        schema["required"] = rng.sample(_NAMES, rng.randint(0, 2))
+        extra = rng.random()
+        if extra < 0.3:
+            schema["additionalProperties"] = False
+        elif extra < 0.5:
+            schema["additionalProperties"] = _random_schema(rng, depth + 1)
+    elif kind == "array":
+        schema["type"] = "array"
+        schema["items"] = _random_schema(rng, depth + 1)
+        if rng.random() < 0.3:
+            schema["minItems"] = rng.randint(0, 2)
+        if rng.random() < 0.3:
+            schema["maxItems"] = rng.randint(0, 4)
+    return schema
+
+
+def _random_value(rng: Any, depth: int = 0) -> Any:
+    kind = rng.choice(["int", "float", "str", "bool", "null"] + (["obj", "list"] if depth < 3 else []))
+    if kind == "int":
+        return rng.choice([-3, 0, 1, 2, 10, 11, 1 << 40])
+    if kind == "float":
+        return rng.choice([-2.0, 0.5, 1.0, 2.5, 10.0, 1e300])
+    if kind == "str":
+        return rng.choice(["", "a", "abc", "ABC", "abab", "x1", "2024-05-01", "2024-05-01T10:00:00Z",
+                           "a@example.com", "6f1c2b7e-0042-4a8b-9c3d-2e5f7a9b1c42", "http://x.test/a",
+                           "10.0.0.1", "z" * 61, "<redacted:token>"])  # fmt: skip
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    if kind == "obj":
+        return {n: _random_value(rng, depth + 1) for n in rng.sample(_NAMES, rng.randint(0, 4))}
+    return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+
+
+def test_body_check_agrees_with_json_schema_on_the_keywords_it_judges():
+    """`value_conforms` is the stub's fast path for request bodies: for schemas made of the keywords it
+    judges, it must say exactly what a JSON Schema 2020-12 validator says (with formats as ours)."""
+    import random
+
+    from recorder.strformats import FORMAT_PATTERNS, matches_format
+    from recorder.stub import BodyGenerator
+    from recorder.validate import value_conforms
+
+    formats = jsonschema.FormatChecker(formats=())
+    for fmt in FORMAT_PATTERNS:
+        formats.checks(fmt)(lambda v, f=fmt: not isinstance(v, str) or matches_format(v, f))
+    rng = random.Random(7)
+    agree = {True: 0, False: 0}
+    for i in range(4000):
+        schema = _random_schema(rng)
+        # odd rounds: values generated for the schema (mostly fitting); even rounds: any JSON value
+        value = BodyGenerator(random.Random(i)).value(schema, "field") if i % 2 else _random_value(rng)
+        if "<redacted:" in json.dumps(value):
+            continue  # redaction markers are left to the checker (checked below)
+        expected = jsonschema.Draft202012Validator(schema, format_checker=formats).is_valid(value)
+        assert value_conforms(schema, value) == expected, (schema, value)
+        agree[expected] += 1
+    assert agree[True] > 800 and agree[False] > 800  # both answers were exercised
+    # keywords it does not judge are left to the checker, even when the value is fine
+    assert not value_conforms({"type": "integer", "multipleOf": 2}, 4)
+    assert not value_conforms({"anyOf": [{"type": "string"}]}, "a")
+    assert value_conforms({"type": "integer", "description": "an annotation"}, 4)
+    assert not value_conforms({"type": "string"}, "<redacted:token>")
+
+
+def test_bodies_that_meet_their_schema_share_a_verdict_and_others_are_still_judged(shop):
+    contract = load_contract(shop.v1)
+    stub, checker = Stub(contract), Checker(contract)
+    headers = [("Content-Type", "application/json")]
+    for i in range(50):  # new users: one verdict judged once, then shared
+        body = json.dumps({"email": f"new{i}@example.com", "password": f"pw-{i}"}).encode()
+        assert stub.respond("POST", "/api/v1/users", "", headers, body).status == 201
+        direct = make_exchange("POST", "/api/v1/users", request_headers=headers, request_body=body)
+        assert not [f for f in checker.check(direct, request_only=True) if is_failure(f)]
+    assert len(stub._verdicts) == 1
+    bad = stub.respond("POST", "/api/v1/users", "", headers, b'{"email": "nope", "password": "x"}')
+    assert bad.status == 400 and bad.json()["violations"][0]["location"] == "request body: /email"
+    # a fitting body does not hide what is wrong elsewhere in the request
+    order = {"status": "paid"}
+    wrong_path = stub.respond("PATCH", "/api/v1/orders/abc", "", headers, json.dumps(order).encode())
+    assert wrong_path.status == 400 and wrong_path.json()["violations"][0]["location"] == "path: orderId"
+
+
+def test_long_strings_are_checked_against_their_pattern_by_value(tmp_path):
+    """Evidence keeps no values of strings longer than 48 characters, so the evidence alone cannot tell
+    whether they match a pattern: a single request is then judged by its own value."""
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "notes", "version": "1"},
+        "paths": {
+            "/notes": {
+                "post": {
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["note"],
+                                    "properties": {
+                                        "note": {"type": "string", "pattern": "^[a-z ]+$"},
+                                        "code": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {"201": {"description": "created"}},
+                }
+            }
+        },
+    }
+    path = tmp_path / "notes.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    contract = load_contract(path)
+    stub, checker = Stub(contract), Checker(contract)
+    headers = [("Content-Type", "application/json")]
+    long_ok, long_bad = "a quiet note " * 5, "a quiet note 42 " * 4
+    assert len(long_ok) > 48 and len(long_bad) > 48
+
+    def failures(body: dict[str, Any]) -> list[str]:
+        ex = make_exchange("POST", "/notes", request_headers=headers, request_body=json.dumps(body).encode())
+        return [f.location for f in checker.check(ex, request_only=True) if is_failure(f)]
+
+    assert failures({"note": long_ok}) == []
+    assert failures({"note": long_bad}) == ["request body: /note"]
+    assert failures({"note": long_ok, "code": "abc"}) == ["request body: /code"]
+    assert stub.respond("POST", "/notes", "", headers, json.dumps({"note": long_ok}).encode()).status == 201
+    answer = stub.respond(
+        "POST", "/notes", "", headers, json.dumps({"note": long_ok, "code": "abc"}).encode()
+    )
+    assert answer.status == 400 and [v["location"] for v in answer.json()["violations"]] == [
+        "request body: /code"
+    ]
+    answer = stub.respond("POST", "/notes", "", headers, json.dumps({"note": long_bad}).encode())
+    assert answer.status == 400 and [v["location"] for v in answer.json()["violations"]] == [
+        "request body: /note"
+    ]
