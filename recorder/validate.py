@@ -1,7 +1,7 @@
 """Single exchanges against a contract: the same rules as drift, for one request/response at a time.
 
 Used wherever one exchange must be judged on its own: the stub (is this request valid?), the pytest plugin
-(`contract_check(response, "GET /users/{userId}")`), replay, and live drift in the proxy's store process.
+(`contract_check(response, "GET /users/{userId}")`), replay, and the store process (operations for metrics).
 """
 
 from __future__ import annotations
