@@ -391,9 +391,7 @@ def read_frame_batches(
     while True:
         if frames and linger > 0 and len(frames) < batch:
             wait = deadline - time.monotonic()
-            if wait > 0 and select.select([fd], [], [], wait)[0]:
-                pass  # more is there: read it into this batch
-            else:
+            if wait <= 0 or not select.select([fd], [], [], wait)[0]:  # nothing more came in time
                 yield frames
                 frames = []
                 continue
