@@ -7,7 +7,6 @@ Used wherever one exchange must be judged on its own: the stub (is this request 
 from __future__ import annotations
 
 import functools
-import json
 import re
 import time
 import uuid
@@ -24,7 +23,7 @@ from recorder.drift import (
     schema_types,
     shows_problem,
 )
-from recorder.model import Contract, Exchange, Finding, Operation, is_json_media_type
+from recorder.model import NOT_JSON, Contract, Exchange, Finding, Operation
 from recorder.paths import split_path
 from recorder.strformats import FORMAT_PATTERNS, matches_format
 from recorder.summarize import OperationSummary, iso, typed_multidict
@@ -129,21 +128,13 @@ class Checker:
 
 def _example_row(exchange: Exchange) -> ExampleRow:
     """The exchange as drift's example scan sees a recorded one (parsed JSON bodies, typed query)."""
-
-    def body(raw: bytes | None, ctype: str | None) -> Any:
-        if raw is None or not is_json_media_type(ctype):
-            return None
-        try:
-            return json.loads(raw)
-        except (ValueError, RecursionError):
-            return None
-
+    request, response = exchange.json_body("request"), exchange.json_body("response")
     return ExampleRow(
         id=exchange.id or 0,
         started=exchange.started,
         consumer=exchange.consumer or "",
-        request=body(exchange.request_body, exchange.request_content_type),
-        response=body(exchange.response_body, exchange.response_content_type),
+        request=None if request is NOT_JSON else request,
+        response=None if response is NOT_JSON else response,
         query=typed_multidict(exchange.query),
         headers={k.lower(): v for k, v in exchange.request_headers},
         status=exchange.status,
