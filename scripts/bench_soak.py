@@ -195,8 +195,8 @@ def live_drift(
         thr, p99 = ratio(a, b, "rps"), ratio(a, b, "p99_ms")
         verdict = ""
         if b == "bare":
-            met = thr >= 0.90 and p99 <= 1.20
-            verdict = f"  (capture target: throughput cost <= 10%, p99 <= +20%: {'met' if met else 'MISSED'})"
+            met = thr >= bp.THROUGHPUT_TARGET and p99 <= bp.P99_TARGET
+            verdict = f"  (the capture target, bench_proxy's: {'met' if met else 'MISSED'})"
         print(f"   {a} / {b}: throughput {thr:.2f}x, p99 {p99:.2f}x (per-round medians){verdict}")
 
 
