@@ -1,5 +1,5 @@
 """Record every HTTP exchange into SQLite: `mitmdump -s addons/record.py --set recorder_db=traffic.db`."""
 
-from recorder.capture import Recorder
+from recorder.capture.addon import Recorder
 
 addons = [Recorder()]

@@ -4,7 +4,7 @@
     python scripts/bench_infer.py --quick    # smaller sizes (under a minute)
 
 Prints, side by side in one run:
-  1. payloads/s through (a) genson `SchemaBuilder.add_object` and (b) `recorder.infer` (evidence, formats,
+  1. payloads/s through (a) genson `SchemaBuilder.add_object` and (b) `recorder.learn.infer` (evidence, formats,
      enums, presence counts), on realistic payloads (shop users/orders, list envelopes, zoo API bodies);
   2. `recorder import` of a HAR file: exchanges/s (includes decoding, redaction and the SQLite writes);
   3. for databases of 10k, 100k and 1M exchanges: the one-time evidence catch-up (summaries are normally kept
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from genson import SchemaBuilder  # noqa: E402
 
 from recorder.demo.provider import Shop  # noqa: E402
-from recorder.infer import EvidenceNode, observe  # noqa: E402
+from recorder.learn.infer import EvidenceNode, observe  # noqa: E402
 
 
 def payloads() -> dict[str, list[object]]:

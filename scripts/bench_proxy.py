@@ -1015,8 +1015,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.long_duration, args.long_interval = min(args.long_duration, 20.0), min(args.long_interval, 2.0)
     if args.baseline_tree is not None:
         args.baseline_tree = args.baseline_tree.resolve()
-        if not (args.baseline_tree / "recorder" / "capture.py").is_file():
-            parser.error(f"--baseline-tree {args.baseline_tree}: no recorder/capture.py in it")
+        package = args.baseline_tree / "recorder"
+        if not ((package / "capture.py").is_file() or (package / "capture" / "addon.py").is_file()):
+            parser.error(f"--baseline-tree {args.baseline_tree}: no recorder package with a capture addon in it")
     if any(c < 1 for c in args.concurrency) or args.duration <= 0 or args.warmup < 0:
         parser.error("--concurrency must be >= 1, --duration > 0, --warmup >= 0")
 

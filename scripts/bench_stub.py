@@ -84,7 +84,7 @@ async def _raw_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 def serve(kind: str) -> None:
     """Serve a baseline app exactly as `recorder stub` serves the stub, until SIGTERM/SIGINT."""
-    from recorder.stub import RunningStub, bind
+    from recorder.verify.stub import RunningStub, bind
 
     app = _starlette_app() if kind == "starlette" else _raw_app
     gc.freeze()  # as `recorder stub` does
@@ -321,7 +321,7 @@ def main() -> None:
         ),
     }
 
-    from recorder.stub import start_stub
+    from recorder.verify.stub import start_stub
 
     started = time.perf_counter()
     with start_stub(contract) as running, urllib.request.urlopen(running.url + "/api/v1/health") as resp:

@@ -195,7 +195,7 @@ def test_full_disk_counts_the_loss_and_never_breaks_traffic(tmp_path, shop):
     with running_proxy(shop.url, db) as proxy, httpx.Client(timeout=30) as client:
         assert client.get(proxy.url + "/api/v1/health").status_code == 200
         assert wait_for(lambda: db_rows(db, "SELECT count(*) FROM exchanges") == [(1,)])
-        (sink,) = proxy.children("recorder.sink")
+        (sink,) = proxy.children("recorder.capture.sink")
         size = os.path.getsize(db) + os.path.getsize(f"{db}-wal")
         subprocess.run(
             ["prlimit", f"--pid={sink}", f"--fsize={size}:unlimited"], check=True
@@ -323,7 +323,7 @@ def _answers(client: httpx.Client, url: str) -> bool:
 def test_store_batches_exchanges_that_arrive_together_and_keeps_all_at_eof():
     """The store child reads frames from a pipe: frames arriving within the linger share one batch (one
     transaction), a full batch goes at once, and EOF hands over everything read, without waiting."""
-    from recorder.sink import encode_frame, read_frame_batches
+    from recorder.capture.sink import encode_frame, read_frame_batches
 
     read_fd, write_fd = os.pipe()
 

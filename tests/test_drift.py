@@ -8,12 +8,12 @@ import pytest
 from support import running_proxy
 
 from recorder import store
-from recorder.check import Window, run_diff, run_drift
 from recorder.demo.consumer import drive
 from recorder.demo.provider import ShopServer
-from recorder.diff import bump, diff_contracts, version_bump
+from recorder.judge.diff import bump, diff_contracts, version_bump
+from recorder.judge.runs import Window, run_diff, run_drift
+from recorder.learn.observed import ObservedOptions, observed_contract
 from recorder.model import Body, Contract, Operation, Parameter, Response
-from recorder.observed import ObservedOptions, observed_contract
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from apis.oas import load_spec
 from support import ROOT, running_proxy
 
 from recorder import store
-from recorder.check import run_drift
-from recorder.formats.load import load_contract
+from recorder.contracts.load import load_contract
+from recorder.judge.runs import run_drift
 from recorder.model import Contract
 
 SPECS = ROOT / "tests" / "apis" / "specs"
@@ -39,8 +39,8 @@ def _second_opinion(db, contract: Contract) -> dict[str, int]:
     """Per operation: how many recorded JSON responses fail jsonschema validation against the contract."""
     rejected: dict[str, int] = {}
     database = store.connect(db)
-    from recorder.drift import match_operations
-    from recorder.summarize import load_summaries
+    from recorder.judge.drift import match_operations
+    from recorder.learn.summaries import load_summaries
 
     matched, _ = match_operations(contract, load_summaries(database, "api"))
     for op in contract.operations:

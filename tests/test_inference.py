@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recorder.infer import EvidenceNode, Thresholds, finalize_schema, merge_summaries, summarize_values
-from recorder.paths import ShapeInfo, path_shape, segment_kind, template_paths
+from recorder.learn.infer import EvidenceNode, Thresholds, finalize_schema, merge_summaries, summarize_values
+from recorder.learn.paths import ShapeInfo, path_shape, segment_kind, template_paths
 
 # ---------------------------------------------------------------------------------------------------------
 # path templates

@@ -105,10 +105,10 @@ def test_live_drift_leaves_the_evidence_as_folding_without_it(tmp_path):
     comparison must not change what is stored."""
     import shutil
 
-    from recorder.follow import LiveDrift
-    from recorder.formats.load import load_contract
-    from recorder.store import connect
-    from recorder.summarize import STATE_KEY, catch_up
+    from recorder.contracts.load import load_contract
+    from recorder.health.follower import LiveDrift
+    from recorder.learn.summaries import STATE_KEY, catch_up
+    from recorder.store.sqlite import connect
 
     recorded = tmp_path / "recorded.db"
     with ShopServer(version=1) as shop:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from recorder.contracts import openapi as openapi_format
+from recorder.contracts import pact as pact_format
+from recorder.contracts.load import load_contract
+from recorder.contracts.pact_read import parse_pact_path, path_template
 from recorder.errors import ContractError
-from recorder.formats import openapi as openapi_format
-from recorder.formats import pact as pact_format
-from recorder.formats.load import load_contract
-from recorder.formats.pact_load import parse_pact_path, path_template
 from recorder.model import Body, Contract, Evidence, Operation, Parameter, Response
 
 DATA = Path(__file__).parent / "data" / "contracts"
@@ -614,9 +614,9 @@ def test_openapi_round_trip(tmp_path: Path, version: str, suffix: str) -> None:
 
 
 def test_openapi_round_trip_of_an_observed_contract(tmp_path: Path) -> None:
+    from recorder.learn.observed import ObservedOptions, contract_from_summaries
+    from recorder.learn.summaries import summarize_exchanges
     from recorder.model import Exchange
-    from recorder.observed import ObservedOptions, contract_from_summaries
-    from recorder.summarize import summarize_exchanges
 
     def exchanges():
         for i in range(1, 25):

@@ -15,8 +15,8 @@ from pathlib import Path
 import hypothesis  # noqa: F401  (see below)
 import pytest
 
-import recorder.formats.load
-import recorder.validate  # noqa: F401
+import recorder.contracts.load
+import recorder.judge.exchange  # noqa: F401
 
 # Inner sessions run in this process and pytester drops the modules they imported when each ends. PyYAML's C
 # loader does not survive being imported twice, and hypothesis's plugin (it imports hypothesis at the end of
@@ -79,8 +79,8 @@ def test_registered_by_the_package_and_cheap_to_import(pytester: pytest.Pytester
         ["*API contracts (contract-recorder)*", "*--contract=PATH*", "*--contract-strict*"]
     )
     probe = (
-        "import sys, recorder.pytest_plugin\n"
-        "heavy = [m for m in ('recorder.validate', 'recorder.drift', 'mitmproxy', 'httpx', 'requests') if m in sys.modules]\n"
+        "import sys, recorder.verify.pytest_plugin\n"
+        "heavy = [m for m in ('recorder.judge.exchange', 'recorder.judge.drift', 'mitmproxy', 'httpx', 'requests') if m in sys.modules]\n"
         "print(heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
@@ -198,7 +198,7 @@ def test_violation_carries_the_findings_and_warnings_are_returned(suite: pytest.
     suite.makepyfile(
         """
         import pytest
-        from recorder.pytest_plugin import ContractViolation
+        from recorder.verify.pytest_plugin import ContractViolation
 
         def test_findings(drifted_client, contract_check):
             with pytest.raises(ContractViolation) as caught:

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import db_rows, running_proxy
 
+from recorder.common.redact import Redactor, luhn_valid
 from recorder.config import RedactionSettings
-from recorder.redact import Redactor, luhn_valid
 
 
 def _token(rnd: random.Random, n: int = 24) -> str:
@@ -204,7 +204,7 @@ _SECRETS = [
 @settings(max_examples=3000, deadline=None)
 @given(st.lists(st.sampled_from(_SECRETS) | st.sampled_from(_FRAGMENTS), max_size=12).map("".join))
 def test_fast_value_patterns_find_what_the_reference_patterns_find(text):
-    from recorder.redact import Redactor
+    from recorder.common.redact import Redactor
 
     redactor = Redactor()
     kinds = list(_REFERENCE_PATTERNS)

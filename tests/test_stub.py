@@ -22,11 +22,11 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from support import RECORDER, db_rows, run_cli, running_proxy
 
+from recorder.contracts.load import load_contract
 from recorder.demo.consumer import TOKEN, drive
 from recorder.demo.provider import ShopServer, order_id
-from recorder.formats.load import load_contract
-from recorder.stub import Stub, start_stub, stub_from_db, stub_from_file
-from recorder.validate import Checker, is_failure, make_exchange
+from recorder.judge.exchange import Checker, is_failure, make_exchange
+from recorder.verify.stub import Stub, start_stub, stub_from_db, stub_from_file
 
 ORDER = f"/api/v1/orders/{order_id(7, 0)}"
 JSON = {"Content-Type": "application/json"}
@@ -553,7 +553,7 @@ SCHEMAS = [
 def test_generated_values_fit_their_schema(schema):
     import random
 
-    from recorder.stub import BodyGenerator
+    from recorder.verify.stub import BodyGenerator
 
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
@@ -570,7 +570,7 @@ _PATTERNS = ["^[a-z]+$", "^[A-Z]{3}$", r"\d", "^(ab)+$"]
 
 
 def _random_schema(rng: Any, depth: int = 0) -> dict[str, Any]:
-    from recorder.strformats import FORMAT_PATTERNS
+    from recorder.learn.strformats import FORMAT_PATTERNS
 
     kind = rng.choice(["integer", "number", "string", "boolean", "null", "any", "enum", "const"]
                       + (["object", "array"] * 2 if depth < 3 else []))  # fmt: skip
@@ -640,9 +640,9 @@ def test_body_check_agrees_with_json_schema_on_the_keywords_it_judges():
     judges, it must say exactly what a JSON Schema 2020-12 validator says (with formats as ours)."""
     import random
 
-    from recorder.strformats import FORMAT_PATTERNS, matches_format
-    from recorder.stub import BodyGenerator
-    from recorder.validate import value_conforms
+    from recorder.judge.exchange import value_conforms
+    from recorder.learn.strformats import FORMAT_PATTERNS, matches_format
+    from recorder.verify.stub import BodyGenerator
 
     formats = jsonschema.FormatChecker(formats=())
     for fmt in FORMAT_PATTERNS:

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from recorder import store
-from recorder.check import Window, run_drift
+from recorder.capture.proxy import ProxyConfig, RecordingProxy
 from recorder.config import Settings
+from recorder.contracts.export import export_jsonschema, export_openapi, export_pacts, write_text
 from recorder.demo.consumer import drive
 from recorder.demo.provider import ShopServer
-from recorder.exports import export_jsonschema, export_openapi, export_pacts, write_text
-from recorder.observed import ObservedOptions
-from recorder.proxy import ProxyConfig, RecordingProxy
+from recorder.judge.runs import Window, run_drift
+from recorder.learn.observed import ObservedOptions
 
 Say = Callable[[str], None]
 
@@ -59,7 +59,7 @@ def record_through_proxy(
 def _replay_step(db: Path, target: str, contract: Any, before: float) -> str:
     """Replay requests recorded before the change against the changed provider; one line of verdict."""
     from recorder.demo.consumer import TOKEN
-    from recorder.replay import ReplayOptions, replay
+    from recorder.verify.replay import ReplayOptions, replay
 
     options = ReplayOptions(
         target=target, sample=2, until=before, headers={"Authorization": f"Bearer {TOKEN}"}, rate=200.0
@@ -81,7 +81,7 @@ def _replay_step(db: Path, target: str, contract: Any, before: float) -> str:
 
 def run_demo(out: Path, say: Say, requests: int = 300) -> DemoResult:
     """Record, export, change the provider, record again, and report the drift."""
-    from recorder.formats.load import load_contract
+    from recorder.contracts.load import load_contract
 
     out.mkdir(parents=True, exist_ok=True)
     db = out / "traffic.db"

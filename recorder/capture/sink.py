@@ -1,0 +1,483 @@
+"""The store side of capture: raw records in, redacted rows out, written in batches.
+
+The proxy process only copies references out of each flow (`RawRecord`) and pipes them here; this module
+decodes bodies, applies redaction and writes to SQLite. It runs as a child process of the proxy
+(`python -m recorder.capture.sink`, so its CPU work never holds the proxy's GIL) and in-process for `recorder import`.
+
+Frames on the pipe are length-prefixed pickles of lists of `RawRecord`s or of `("counters", {...})` messages
+from the proxy. Events go back on stdout as JSON lines: `{"event": "error", ...}`, `{"event": "summary", ...}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import select
+import sqlite3
+import struct
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlsplit
+
+from recorder.capture.decode import DecodeError, decode_body
+from recorder.common.redact import Redactor
+from recorder.config import RedactionSettings
+from recorder.errors import RecorderError
+from recorder.learn.paths import path_shape
+from recorder.store.sqlite import connect, insert_rows, rows_json, start_session, update_session
+
+DEFAULT_MAX_BODY = 1 << 20
+FRAME_HEADER = struct.Struct(">I")
+LINGER_SECONDS = 0.05  # how long a batch waits for more exchanges before its transaction (under load)
+
+
+class RawRecord(NamedTuple):
+    """What the proxy copies out of a flow: references only, no decoding (cheap on the event loop)."""
+
+    uid: str
+    started: float
+    ended: float | None
+    client: str
+    method: str
+    scheme: str
+    host: str
+    port: int
+    path: str
+    http_version: str
+    request_headers: Sequence[tuple[bytes | str, bytes | str]]  # bytes from the wire, text from files
+    request_body: bytes | None
+    status: int | None
+    response_headers: Sequence[tuple[bytes | str, bytes | str]]
+    response_body: bytes | None
+    error: str | None
+    source: str = "proxy"
+    request_body_missing: bool = False
+    response_body_missing: bool = False
+    request_size: int = -1
+    response_size: int = -1
+    bodies_decoded: bool = False  # HAR bodies come decoded: do not apply Content-Encoding again
+
+    def trimmed(self, keep: int) -> RawRecord:
+        """The same record with bodies cut to `keep` bytes (their full sizes remembered)."""
+        req, resp = self.request_body, self.response_body
+        if (req is None or len(req) <= keep) and (resp is None or len(resp) <= keep):
+            return self
+        return self._replace(
+            request_body=req[:keep] if req is not None else None,
+            response_body=resp[:keep] if resp is not None else None,
+            request_size=len(req) if req is not None else 0,
+            response_size=len(resp) if resp is not None else 0,
+        )
+
+
+@dataclass
+class RowBuilder:
+    """Turns raw records into redacted `exchanges` rows."""
+
+    provider: str | None = None
+    consumer_header: str = "x-consumer"
+    max_body: int = DEFAULT_MAX_BODY
+    redactor: Redactor = field(default_factory=Redactor)
+
+    def row(self, rec: RawRecord) -> tuple[Any, ...]:
+        """The row (in `EXCHANGE_COLUMNS` order) for one record."""
+        red = self.redactor
+        req_headers = [(_text(k), _text(v)) for k, v in rec.request_headers]
+        resp_headers = [(_text(k), _text(v)) for k, v in rec.response_headers]
+        split = urlsplit(rec.path if rec.path.startswith("/") else "/" + rec.path)
+        path = split.path or "/"
+        query: dict[str, list[str]] = {}
+        for key, value in parse_qsl(split.query, keep_blank_values=True):
+            query.setdefault(key, []).append(value)
+        consumer = self._consumer(req_headers, rec.client)
+        req_ct = _header(req_headers, "content-type")
+        resp_ct = _header(resp_headers, "content-type")
+        req_size = rec.request_size if rec.request_size >= 0 else len(rec.request_body or b"")
+        resp_size = rec.response_size if rec.response_size >= 0 else len(rec.response_body or b"")
+        req_enc = None if rec.bodies_decoded else _header(req_headers, "content-encoding")
+        resp_enc = None if rec.bodies_decoded else _header(resp_headers, "content-encoding")
+        req_body, req_trunc = self._body(rec.request_body, req_enc)
+        resp_body, resp_trunc = self._body(rec.response_body, resp_enc)
+        req_trunc = req_trunc or req_size > len(rec.request_body or b"")
+        resp_trunc = resp_trunc or resp_size > len(rec.response_body or b"")
+        if red.enabled:
+            req_headers = red.headers(req_headers)
+            resp_headers = red.headers(resp_headers)
+            query = red.query(query)
+            path = red.path(path)
+            req_body = red.body(req_body, req_ct)
+            resp_body = red.body(resp_body, resp_ct)
+        duration = (rec.ended - rec.started) * 1000.0 if rec.ended and rec.started else None
+        return (
+            rec.uid,
+            rec.started,
+            round(duration, 3) if duration is not None else None,
+            consumer,
+            self.provider or rec.host,
+            rec.method.upper(),
+            rec.scheme,
+            rec.host,
+            rec.port,
+            path,
+            rows_json(query) if query else None,
+            rec.http_version,
+            rows_json(req_headers),
+            req_ct,
+            req_body,
+            req_size,
+            int(req_trunc or rec.request_body_missing),
+            rec.status,
+            rows_json(resp_headers) if rec.status is not None else None,
+            resp_ct,
+            resp_body,
+            resp_size,
+            int(resp_trunc or rec.response_body_missing),
+            rec.error,
+            rec.source,
+            path_shape(path)[0],
+        )
+
+    def _consumer(self, headers: list[tuple[str, str]], client: str) -> str:
+        value = _header(headers, self.consumer_header)
+        if value:
+            return value.strip()[:128]
+        agent = _header(headers, "user-agent")
+        if agent:
+            product = agent.split()[0].split("/")[0].strip()
+            if product:
+                return product[:128]
+        return client
+
+    def _body(self, raw: bytes | None, encoding: str | None) -> tuple[bytes | None, bool]:
+        if not raw:
+            return (b"" if raw == b"" else None), False
+        try:
+            return decode_body(raw, encoding, self.max_body)
+        except DecodeError:
+            return raw[: self.max_body], len(raw) > self.max_body
+
+
+def build_rows(builder: RowBuilder, records: Sequence[RawRecord]) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """The rows of a batch, and a message for each record that could not be built (the others still are)."""
+    rows = []
+    failures = []
+    for rec in records:
+        try:
+            rows.append(builder.row(rec))
+        except Exception as exc:  # a record we cannot build must not stop the others
+            failures.append(f"cannot build exchange for {rec.method} {rec.path[:80]}: {exc}")
+    return rows, failures
+
+
+def _text(value: bytes | str) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Writing
+
+
+@dataclass
+class Counters:
+    """What a capture session did: recorded, dropped (queue full, store failure), store errors."""
+
+    recorded: int = 0
+    dropped: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    last_error_at: float | None = None
+    dropped_upstream: int = 0  # drops counted by the proxy process before records reached us
+    duplicates: int = 0  # records already stored (same uid), e.g. a file imported twice
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "recorded": self.recorded,
+            "dropped": self.dropped + self.dropped_upstream,
+            "errors": self.errors,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+        }
+
+
+class StoreWriter:
+    """Writes batches of raw records to one database; survives store failures by counting the loss."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        builder: RowBuilder,
+        session: dict[str, Any],
+        emit: Any = None,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.builder = builder
+        self.session = session
+        self.counters = Counters()
+        self._emit = emit or (lambda event: None)
+        self._operations: Any = None  # per-operation counts and latencies, when metrics are served
+        self._checker: Any = None
+        self._last_stats = 0.0
+        self._db = None
+        self._inode: int | None = None
+        self._burst_logged_at = 0.0
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            self._db = connect(self.db_path, create=True)
+            self._inode = os.stat(self.db_path).st_ino
+            start_session(self._db, self.session)
+        except (RecorderError, sqlite3.Error, OSError) as exc:
+            self._db = None
+            self._fail(str(exc), 0)
+
+    def write(self, records: Sequence[RawRecord]) -> None:
+        """Redact and insert one batch in one transaction; on failure count the batch as dropped."""
+        self.write_rows(*build_rows(self.builder, records))
+
+    def write_rows(self, rows: list[tuple[Any, ...]], failures: Sequence[str] = ()) -> None:
+        """Insert rows built by `build_rows` (here or in another process) in one transaction."""
+        for message in failures:
+            self._fail(message, 1)
+        if not rows:
+            return
+        if self._db is None or self._vanished():
+            self._reopen()
+        if self._db is None:
+            self._fail(self.counters.last_error or "database unavailable", len(rows))
+            return
+        try:
+            with self._db.atomic():
+                written = insert_rows(self._db, rows)
+                pending = self.counters.as_dict()
+                pending["recorded"] += written
+                update_session(self._db, self.session["id"], pending)
+            # counted only once committed: a failed commit is a drop, never both
+            self.counters.recorded += written
+            self.counters.duplicates += len(rows) - written
+            if self._operations is not None:
+                self._track(rows)
+        except sqlite3.Error as exc:
+            self._fail(f"cannot write to {self.db_path}: {exc}", len(rows))
+            self._close()
+
+    def track_operations(self, contract: str | None) -> None:
+        """Count requests and latencies per operation (the contract's templates if given, else path shapes)."""
+        from recorder.capture.metrics import OperationStats
+
+        self._operations = OperationStats()
+        if contract:
+            from recorder.contracts.load import load_contract
+            from recorder.judge.exchange import Checker
+
+            self._checker = Checker(load_contract(contract))
+
+    def _track(self, rows: list[tuple[Any, ...]]) -> None:
+        for row in rows:
+            method, path, status, duration, shape = row[5], row[9], row[17], row[2], row[-1]
+            key = f"{method} {shape}"
+            if self._checker is not None:
+                found = self._checker.match(method, path)
+                if found is not None:
+                    key = found[0].key
+            self._operations.add(key, status, duration)
+
+    def report_stats(self, every: float = 1.0) -> None:
+        """Send counters to the proxy (at most once per `every` seconds)."""
+        now = time.monotonic()
+        if now - self._last_stats < every:
+            return
+        self._last_stats = now
+        event: dict[str, Any] = {
+            "event": "stats",
+            "recorded": self.counters.recorded,
+            "errors": self.counters.errors,
+            "store_dropped": self.counters.dropped,
+        }
+        if self._operations is not None:
+            event.update(self._operations.snapshot())
+        self._emit(event)
+
+    def _vanished(self) -> bool:
+        try:
+            return os.stat(self.db_path).st_ino != self._inode
+        except OSError:
+            return True
+
+    def _reopen(self) -> None:
+        self._close()
+        self._open()
+
+    def _close(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+        self._db = None
+
+    def _fail(self, message: str, lost: int) -> None:
+        now = time.time()
+        self.counters.errors += 1
+        self.counters.dropped += lost
+        self.counters.last_error = message
+        self.counters.last_error_at = now
+        if now - self._burst_logged_at > 10.0:  # once per burst
+            self._burst_logged_at = now
+            self._emit({"event": "error", "message": message, "dropped": self.counters.dropped})
+
+    def close(self) -> dict[str, Any]:
+        """Store the final counters and close; returns them."""
+        summary = {**self.counters.as_dict(), "ended": time.time()}
+        if self._db is None or self._vanished():
+            self._reopen()
+        if self._db is not None:
+            try:
+                update_session(self._db, self.session["id"], summary)
+            except sqlite3.Error:
+                pass
+        self._close()
+        return summary
+
+
+def write_all(writer: StoreWriter, records: Iterable[RawRecord], batch: int = 500) -> None:
+    """Write records in batches."""
+    chunk: list[RawRecord] = []
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) >= batch:
+            writer.write(chunk)
+            chunk = []
+    if chunk:
+        writer.write(chunk)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The child process
+
+
+def read_frame_batches(
+    fd: int, chunk: int = 1 << 20, linger: float = 0.0, batch: int = 512
+) -> Iterator[list[Any]]:
+    """Unpickle length-prefixed frames until EOF, yielding them in batches (one transaction each).
+
+    The proxy writes one frame per exchange as it happens. Frames already in the pipe are read together; with
+    `linger` a batch also waits up to that many seconds (or until `batch` frames) for more, so that under load
+    a transaction carries many exchanges instead of one or two (a commit costs as much as building ~2 rows).
+    EOF yields what has arrived at once: nothing read is left behind at shutdown.
+    """
+    buf = bytearray()
+    frames: list[Any] = []
+    deadline = 0.0
+    while True:
+        if frames and linger > 0 and len(frames) < batch:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([fd], [], [], wait)[0]:  # nothing more came in time
+                yield frames
+                frames = []
+                continue
+        data = os.read(fd, chunk)
+        if not data:  # EOF; an incomplete last frame (a writer that died mid-frame) is ignored
+            if frames:
+                yield frames
+            return
+        buf += data
+        pos = 0
+        if not frames:
+            deadline = time.monotonic() + linger
+        while len(buf) - pos >= FRAME_HEADER.size:
+            (size,) = FRAME_HEADER.unpack_from(buf, pos)
+            end = pos + FRAME_HEADER.size + size
+            if end > len(buf):
+                break
+            frames.append(pickle.loads(buf[pos + FRAME_HEADER.size : end]))
+            pos = end
+        del buf[:pos]
+        if frames and (linger <= 0 or len(frames) >= batch):
+            yield frames
+            frames = []
+
+
+def encode_frame(payload: Any) -> bytes:
+    """A length-prefixed pickle frame."""
+    body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    return FRAME_HEADER.pack(len(body)) + body
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry of the child process started by the capture addon."""
+    parser = argparse.ArgumentParser(prog="python -m recorder.capture.sink")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--settings", required=True, help="JSON: provider, consumer_header, max_body, redact")
+    parser.add_argument("--session", required=True, help="JSON: the session row")
+    args = parser.parse_args(argv)
+    settings = json.loads(args.settings)
+    session = json.loads(args.session)
+    out = sys.stdout
+
+    lock = threading.Lock()
+
+    def emit(event: dict[str, Any]) -> None:
+        with lock:
+            out.write(json.dumps(event) + "\n")
+            out.flush()
+
+    builder = RowBuilder(
+        provider=settings.get("provider"),
+        consumer_header=(settings.get("consumer_header") or "x-consumer").lower(),
+        max_body=int(settings.get("max_body") or DEFAULT_MAX_BODY),
+        redactor=Redactor(RedactionSettings.model_validate(settings.get("redact") or {})),
+    )
+    writer = StoreWriter(Path(args.db), builder, session, emit=emit)
+    if settings.get("metrics"):
+        writer.track_operations(settings.get("contract"))
+
+        def report_every_second() -> None:  # also when no traffic arrives (the last batch gets reported)
+            while True:
+                time.sleep(1.0)
+                writer.report_stats(every=0.0)
+
+        threading.Thread(target=report_every_second, name="recorder-sink-stats", daemon=True).start()
+    emit({"event": "ready"})
+    linger = LINGER_SECONDS if hasattr(select, "select") and os.name != "nt" else 0.0
+    for frames in read_frame_batches(sys.stdin.fileno(), linger=linger):
+        records = []
+        for frame in frames:
+            if isinstance(frame, tuple) and frame and frame[0] == "counters":
+                writer.counters.dropped_upstream = int(frame[1].get("dropped", 0))
+            else:
+                records.extend(RawRecord(*rec) for rec in frame)
+        if records:
+            writer.write(records)
+            writer.report_stats()
+    emit({"event": "summary", **writer.close()})
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy decides when we stop: EOF on stdin
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if hasattr(signal, "SIGXFSZ"):  # a full disk / file size limit must be an error we count, not our death
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Helpers every room shares: JSON value types, schema types, HTTP header lookup, times, routes, redaction."""

@@ -1,0 +1,172 @@
+"""Export commands as library functions: observed contract -> OpenAPI, Pact, JSON Schema files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from recorder.contracts import jsonschema as jsonschema_format
+from recorder.contracts import openapi as openapi_format
+from recorder.contracts import pact as pact_format
+from recorder.errors import RecorderError
+from recorder.learn.observed import Observed, ObservedOptions, observed_contract
+from recorder.model import Contract
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a file, creating its folder; a clear error when that is impossible."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise RecorderError(f"cannot write {path}: {exc.strerror}.") from None
+
+
+def resolve(db: sqlite_utils.Database, options: ObservedOptions, snapshot: str | None = None) -> Observed:
+    """The contract to export: a stored snapshot (`--version`), else the current observed contract, versioned
+    as the latest snapshot when nothing changed since, or as the next version with `-draft`."""
+    from recorder.health.history import by_version, current_version
+    from recorder.learn.observed import pick_provider
+    from recorder.learn.summaries import catch_up
+
+    if snapshot is not None:
+        catch_up(db)
+        return by_version(db, pick_provider(db, options.provider), snapshot).observed
+    observed = observed_contract(db, options)
+    version = current_version(db, observed)
+    return Observed(observed.contract.model_copy(update={"version": version}), observed.shapes)
+
+
+def export_openapi(
+    db: sqlite_utils.Database,
+    out: Path,
+    options: ObservedOptions,
+    *,
+    version: str = "3.1",
+    examples: bool = True,
+    snapshot: str | None = None,
+) -> Contract:
+    """Write the observed contract (or a snapshot) as OpenAPI (YAML or JSON by extension)."""
+    if out.suffix.lower() not in (".yaml", ".yml", ".json"):
+        raise RecorderError(f"{out}: the OpenAPI file must end in .yaml, .yml or .json.")
+    contract = resolve(db, options, snapshot).contract
+    doc = openapi_format.to_openapi(
+        contract, version=version, evidence=options.thresholds.evidence, examples=examples
+    )
+    write_text(out, openapi_format.dumps(doc, out))
+    return contract
+
+
+def export_pacts(
+    db: sqlite_utils.Database,
+    out_dir: Path,
+    options: ObservedOptions,
+    *,
+    version: int = 3,
+    consumer: str | None = None,
+    snapshot: str | None = None,
+) -> dict[str, Path]:
+    """Write one pact per consumer (of the chosen provider); returns consumer -> file."""
+    observed = resolve(db, options, snapshot)
+    contract = observed.contract
+    consumers = sorted(
+        {
+            c
+            for op in contract.operations
+            for r in op.responses
+            for c in (r.evidence.consumers if r.evidence else ())
+        }
+    )
+    if not consumers:
+        consumers = sorted(_consumers(db, contract.provider or ""))
+    if consumer is not None:
+        if consumer not in consumers:
+            raise RecorderError(
+                f"no traffic from consumer {consumer!r} (seen: {', '.join(consumers) or 'none'})."
+            )
+        consumers = [consumer]
+    written = {}
+    for name in consumers:
+        examples = consumer_examples(db, observed, name)
+        pact = pact_format.to_pact(contract, name, examples, version=version)
+        if not pact["interactions"]:
+            continue
+        path = out_dir / pact_format.pact_file_name(name, contract.provider or contract.title)
+        write_text(path, pact_format.dumps(pact))
+        written[name] = path
+    return written
+
+
+def _consumers(db: sqlite_utils.Database, provider: str) -> list[str]:
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT DISTINCT consumer FROM exchanges WHERE provider = ?", [provider]
+        ).fetchall()
+    ]
+
+
+def consumer_examples(
+    db: sqlite_utils.Database, observed: Observed, consumer: str
+) -> dict[tuple[str, str, str], pact_format.Example]:
+    """Per (method, template, status): the consumer's own most recent exchange, as a pact example."""
+    contract = observed.contract
+    out: dict[tuple[str, str, str], pact_format.Example] = {}
+    for op in contract.operations:
+        shapes = observed.shapes.get((op.method, op.path), ())
+        if not shapes:
+            continue
+        marks = ",".join("?" for _ in shapes)
+        for resp in op.responses:
+            if not resp.status.isdigit():
+                continue
+            row = db.execute(
+                f"SELECT path, query, request_headers, request_body, request_content_type, status, response_headers,"
+                f" response_body, response_content_type, request_truncated, response_truncated FROM exchanges"
+                f" WHERE provider = ? AND method = ? AND shape IN ({marks}) AND status = ? AND consumer = ?"
+                f" ORDER BY length(response_body) DESC, id LIMIT 1",
+                [contract.provider, op.method.upper(), *shapes, int(resp.status), consumer],
+            ).fetchone()
+            if row is None:
+                continue
+            if "<redacted:" in (row[0] or "") or "<redacted:" in (row[1] or ""):
+                continue  # never replay a redacted secret
+            out[(op.method, op.path, resp.status)] = pact_format.Example(
+                path=row[0],
+                query=json.loads(row[1]) if row[1] else {},
+                request_headers=dict(json.loads(row[2] or "[]")),
+                request_body=_json(row[3], row[4], row[9]),
+                request_content_type=row[4],
+                status=row[5],
+                response_headers=dict(json.loads(row[6] or "[]")),
+                response_body=_json(row[7], row[8], row[10]),
+                response_content_type=row[8],
+            )
+    return out
+
+
+def _json(body: Any, content_type: str | None, truncated: int) -> Any:
+    if body is None or truncated or not content_type or "json" not in content_type:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def export_jsonschema(
+    db: sqlite_utils.Database, out_dir: Path, options: ObservedOptions, snapshot: str | None = None
+) -> dict[str, Path]:
+    """Write one JSON Schema per operation body; returns file name -> path."""
+    contract = resolve(db, options, snapshot).contract
+    written = {}
+    for name, schema in jsonschema_format.schema_files(
+        contract, evidence=options.thresholds.evidence
+    ).items():
+        path = out_dir / name
+        write_text(path, jsonschema_format.dumps(schema))
+        written[name] = path
+    return written

@@ -1,0 +1,274 @@
+"""Pact v3/v4 export: one file per consumer-provider pair, one interaction per operation and status.
+
+Each interaction replays the most representative observation (the consumer's own when it has one) and
+carries matching rules inferred from evidence, so a pact states what the consumer relies on without being
+brittle: types rather than values, regexes for formats and path ids, minimum array lengths, map values
+whatever their keys; fields that are optional or nullable in the evidence are left out of the expectation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from recorder import __version__
+from recorder.learn.strformats import FORMAT_PATTERNS
+from recorder.model import Contract, Operation, Parameter, Response
+
+PATH_PARAM_REGEX = {
+    "integer": r"-?[0-9]+",
+    "uuid": r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    "date": r"\d{4}-\d{2}-\d{2}",
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    """A concrete observation an interaction is built from."""
+
+    path: str
+    query: dict[str, list[str]]
+    request_headers: dict[str, str]
+    request_body: Any
+    request_content_type: str | None
+    status: int
+    response_headers: dict[str, str]
+    response_body: Any
+    response_content_type: str | None
+
+
+def pact_file_name(consumer: str, provider: str) -> str:
+    """`web-app-shop.json` (names made safe for file systems)."""
+    safe = re.compile(r"[^A-Za-z0-9._-]+")
+    return f"{safe.sub('_', consumer)}-{safe.sub('_', provider)}.json"
+
+
+def to_pact(
+    contract: Contract,
+    consumer: str,
+    examples: dict[tuple[str, str, str], Example],
+    *,
+    version: int = 3,
+) -> dict[str, Any]:
+    """The pact (a plain dict) between `consumer` and the contract's provider."""
+    interactions = []
+    for op in contract.operations:
+        for resp in op.responses:
+            example = examples.get((op.method, op.path, resp.status))
+            if example is None:
+                continue
+            interactions.append(_interaction(op, resp, example, version))
+    interactions.sort(key=lambda i: i["description"])
+    pact: dict[str, Any] = {
+        "consumer": {"name": consumer},
+        "provider": {"name": contract.provider or contract.title},
+        "interactions": interactions,
+        "metadata": {
+            "pactSpecification": {"version": "4.0" if version == 4 else "3.0.0"},
+            "contractRecorder": {"version": __version__, "contractVersion": contract.version},
+        },
+    }
+    return pact
+
+
+def _interaction(op: Operation, resp: Response, ex: Example, version: int) -> dict[str, Any]:
+    description = f"{op.method.upper()} {op.path} -> {resp.status}"
+    request: dict[str, Any] = {"method": op.method.upper(), "path": ex.path}
+    req_rules: dict[str, Any] = {}
+    path_regex = _path_regex(op)
+    if path_regex != "^" + re.escape(ex.path) + "$":
+        req_rules["path"] = {"matchers": [{"match": "regex", "regex": path_regex}], "combine": "AND"}
+    if ex.query:
+        request["query"] = {k: list(v) for k, v in sorted(ex.query.items())}
+        query_rules = {}
+        for name in ex.query:
+            param = _param(op, name, "query")
+            regex = _scalar_regex(param.schema_ if param else {})
+            if regex:
+                query_rules[name] = {"matchers": [{"match": "regex", "regex": regex}], "combine": "AND"}
+        if query_rules:
+            req_rules["query"] = query_rules
+    headers = {}
+    if ex.request_body is not None and ex.request_content_type:
+        headers["Content-Type"] = ex.request_content_type
+    if headers:
+        request["headers"] = headers
+    if ex.request_body is not None:
+        request["body"] = _body(ex.request_body, ex.request_content_type, version)
+    response: dict[str, Any] = {"status": int(resp.status)}
+    resp_rules: dict[str, Any] = {}
+    body_schema = _json_schema(resp)
+    if ex.response_body is not None and body_schema is not None:
+        expected = _expected(ex.response_body, body_schema)
+        rules: dict[str, Any] = {}
+        _rules(expected, body_schema, "$", rules, version)
+        response["body"] = _body(expected, ex.response_content_type, version)
+        if rules:
+            resp_rules["body"] = rules
+    if ex.response_content_type and ex.response_body is not None:
+        mt = ex.response_content_type.split(";")[0].strip()
+        response["headers"] = {"Content-Type": ex.response_content_type}
+        resp_rules["header"] = {
+            "Content-Type": {
+                "matchers": [{"match": "regex", "regex": "^" + re.escape(mt) + "(;.*)?$"}],
+                "combine": "AND",
+            }
+        }
+    if req_rules:
+        request["matchingRules"] = req_rules
+    if resp_rules:
+        response["matchingRules"] = resp_rules
+    interaction: dict[str, Any] = {"description": description, "request": request, "response": response}
+    if version == 4:
+        interaction = {
+            "type": "Synchronous/HTTP",
+            "description": description,
+            "pending": False,
+            "request": request,
+            "response": response,
+        }
+    return interaction
+
+
+def _body(value: Any, content_type: str | None, version: int) -> Any:
+    if version == 4:
+        return {
+            "content": value,
+            "contentType": (content_type or "application/json").split(";")[0],
+            "encoded": False,
+        }
+    return value
+
+
+def _json_schema(resp: Response) -> dict[str, Any] | None:
+    for body in resp.bodies:
+        if body.media_type.endswith("json") and body.schema_ is not None:
+            return body.schema_
+    return None
+
+
+def _param(op: Operation, name: str, location: str) -> Parameter | None:
+    for p in op.parameters:
+        if p.name == name and p.location == location:
+            return p
+    return None
+
+
+def _path_regex(op: Operation) -> str:
+    parts = []
+    for seg in op.path.split("/"):
+        if seg.startswith("{") and seg.endswith("}"):
+            param = _param(op, seg[1:-1], "path")
+            schema = param.schema_ if param else {}
+            regex = _segment_regex(schema)
+            parts.append(regex)
+        else:
+            parts.append(re.escape(seg))
+    return "^" + "/".join(parts) + "$"
+
+
+def _segment_regex(schema: dict[str, Any]) -> str:
+    if schema.get("type") == "integer":
+        return PATH_PARAM_REGEX["integer"]
+    fmt = schema.get("format")
+    if fmt in PATH_PARAM_REGEX:
+        return PATH_PARAM_REGEX[fmt]
+    pattern = schema.get("pattern")
+    if pattern:
+        return pattern.lstrip("^").rstrip("$")
+    return "[^/]+"
+
+
+def _scalar_regex(schema: dict[str, Any]) -> str | None:
+    t = schema.get("type")
+    if t == "integer":
+        return r"^-?[0-9]+$"
+    if t == "number":
+        return r"^-?[0-9]+(\.[0-9]+)?$"
+    if t == "boolean":
+        return r"^(true|false)$"
+    return None
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    t = schema.get("type")
+    if isinstance(t, list):
+        return set(t)
+    if isinstance(t, str):
+        return {t}
+    return set()
+
+
+def _expected(value: Any, schema: dict[str, Any]) -> Any:
+    """What the consumer can rely on: required, non-null fields (recursively), arrays cut to one item."""
+    types = _types(schema)
+    if isinstance(value, dict) and "object" in types:
+        props = schema.get("properties") or {}
+        required = set(schema.get("required") or [])
+        out = {}
+        for key, sub in value.items():
+            sub_schema = props.get(key)
+            if sub_schema is None:
+                if isinstance(schema.get("additionalProperties"), dict) and sub is not None:
+                    out[key] = _expected(sub, schema["additionalProperties"])
+                continue
+            if key not in required or sub is None or "null" in _types(sub_schema):
+                continue
+            out[key] = _expected(sub, sub_schema)
+        return out
+    if isinstance(value, list) and "array" in types:
+        items = schema.get("items") or {}
+        return [_expected(v, items) for v in value[:1]]
+    return value
+
+
+def _rules(value: Any, schema: dict[str, Any], path: str, out: dict[str, Any], version: int) -> None:
+    types = _types(schema) - {"null"}
+    if isinstance(value, dict):
+        if isinstance(schema.get("additionalProperties"), dict) and not schema.get("properties"):
+            if version == 4:
+                out[path] = {
+                    "matchers": [{"match": "eachValue", "rules": [{"match": "type"}]}],
+                    "combine": "AND",
+                }
+            else:
+                out[path] = {"matchers": [{"match": "values"}], "combine": "AND"}
+            for sub in list(value.values())[:1]:
+                _rules(sub, schema["additionalProperties"], f"{path}.*", out, version)
+            return
+        props = schema.get("properties") or {}
+        for key, sub in value.items():
+            sub_schema = props.get(key) or schema.get("additionalProperties") or {}
+            _rules(sub, sub_schema, f"{path}.{_key(key)}", out, version)
+        return
+    if isinstance(value, list):
+        minimum = min(schema.get("minItems", 0), len(value))
+        out[path] = {"matchers": [{"match": "type", "min": minimum}], "combine": "AND"}
+        items = schema.get("items") or {}
+        for sub in value[:1]:
+            _rules(sub, items, f"{path}[*]", out, version)
+        return
+    if value is None:
+        return
+    fmt = schema.get("format")
+    if isinstance(value, str) and fmt in FORMAT_PATTERNS:
+        out[path] = {"matchers": [{"match": "regex", "regex": FORMAT_PATTERNS[fmt]}], "combine": "AND"}
+    elif types == {"integer"} and isinstance(value, int) and not isinstance(value, bool):
+        out[path] = {"matchers": [{"match": "integer"}], "combine": "AND"}
+    elif types == {"number"} and isinstance(value, (int, float)) and not isinstance(value, bool):
+        out[path] = {"matchers": [{"match": "number"}], "combine": "AND"}
+    else:
+        out[path] = {"matchers": [{"match": "type"}], "combine": "AND"}
+
+
+def _key(key: str) -> str:
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        return key
+    return "['" + key.replace("'", "\\'") + "']"
+
+
+def dumps(pact: dict[str, Any]) -> str:
+    """Stable JSON text of a pact."""
+    return json.dumps(pact, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

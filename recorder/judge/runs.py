@@ -1,0 +1,378 @@
+"""`recorder drift` and `recorder diff` as library functions: load, compare, and build a `Report`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from recorder.errors import RecorderError
+from recorder.judge.drift import ExampleRow, ExampleSource, compare
+from recorder.learn.infer import subschemas
+from recorder.learn.observed import response_fields
+from recorder.learn.paths import ShapeInfo, template_paths
+from recorder.learn.summaries import (
+    OperationSummary,
+    catch_up,
+    load_summaries,
+    providers,
+    summarize_exchanges,
+    typed_multidict,
+)
+from recorder.model import Contract, FieldPresence, OperationTraffic, Report
+from recorder.store.sqlite import exchange_from_row
+
+SCAN_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which traffic to judge: a time range (epoch seconds) and one consumer, or all."""
+
+    since: float | None = None
+    until: float | None = None
+    consumer: str | None = None
+
+    @property
+    def is_all(self) -> bool:
+        return self.since is None and self.until is None and self.consumer is None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if self.since is not None:
+            clauses.append("started >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            clauses.append("started < ?")
+            params.append(self.until)
+        if self.consumer is not None:
+            clauses.append("consumer = ?")
+            params.append(self.consumer)
+        return (" AND ".join(clauses), params)
+
+    def describe(self) -> dict[str, str | None]:
+        return {"since": _iso(self.since), "until": _iso(self.until), "consumer": self.consumer}
+
+
+def parse_time(text: str | None, option: str) -> float | None:
+    """`2024-05-01`, `2024-05-01T10:00:00Z`, or a relative `7d` / `12h` / `30m` before now."""
+    if text is None:
+        return None
+    text = text.strip()
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    if text[:-1].isdigit() and text[-1:] in units:
+        return datetime.now(UTC).timestamp() - int(text[:-1]) * units[text[-1]]
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise RecorderError(
+            f"{option} {text!r} is not a date: use 2024-05-01, 2024-05-01T10:00:00Z or 7d/12h/30m."
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def _iso(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts is not None else None
+
+
+class DatabaseExamples(ExampleSource):
+    """Example exchanges from the store: newest first, at most `SCAN_LIMIT` per question, bodies parsed once."""
+
+    def __init__(self, db: sqlite_utils.Database, provider: str, window: Window) -> None:
+        self.db = db
+        self.provider = provider
+        self.window = window
+        self._cache: dict[tuple[str, tuple[str, ...], str | None], list[ExampleRow]] = {}
+
+    def exchanges(self, method: str, shapes: tuple[str, ...], status: str | None) -> Iterable[ExampleRow]:
+        key = (method, shapes, status)
+        if key not in self._cache:
+            self._cache[key] = self._load(method, shapes, status)
+        return self._cache[key]
+
+    def _load(self, method: str, shapes: tuple[str, ...], status: str | None) -> list[ExampleRow]:
+        if not shapes:
+            return []
+        where, params = self.window.sql()
+        marks = ",".join("?" for _ in shapes)
+        sql = (
+            "SELECT id, started, consumer, request_body, request_content_type, request_truncated, response_body,"
+            " response_content_type, response_truncated, query, request_headers, status FROM exchanges"
+            f" WHERE provider = ? AND method = ? AND shape IN ({marks})"
+        )
+        args: list[Any] = [self.provider, method.upper(), *shapes]
+        if status is not None and status.isdigit():
+            sql += " AND status = ?"
+            args.append(int(status))
+        if where:
+            sql += f" AND {where}"
+            args += params
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(SCAN_LIMIT)
+        rows = []
+        for r in self.db.execute(sql, args).fetchall():
+            rows.append(
+                ExampleRow(
+                    id=r[0],
+                    started=r[1],
+                    consumer=r[2] or "",
+                    request=_json_body(r[3], r[4], r[5]),
+                    response=_json_body(r[6], r[7], r[8]),
+                    query=typed_multidict(json.loads(r[9])) if r[9] else {},
+                    headers={k.lower(): v for k, v in json.loads(r[10] or "[]")},
+                    status=r[11],
+                )
+            )
+        return rows
+
+
+def _json_body(body: Any, ctype: str | None, truncated: int) -> Any:
+    if body is None or truncated or not ctype or "json" not in ctype:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def choose_provider(db: sqlite_utils.Database, contract: Contract | None, provider: str | None) -> str:
+    """The recorded provider to judge: the one asked for, the only one, or the one the contract names."""
+    catch_up(db)  # summaries know every provider ever recorded, also after retention (and cheaply)
+    names = providers(db) or sorted(
+        r[0] for r in db.execute("SELECT DISTINCT provider FROM exchanges").fetchall()
+    )
+    if provider is not None:
+        if provider not in names:
+            raise RecorderError(
+                f"no traffic recorded for provider {provider!r} (recorded: {', '.join(names) or 'none'})."
+            )
+        return provider
+    if not names:
+        raise RecorderError("no exchanges recorded yet: nothing to compare.")
+    if len(names) == 1:
+        return names[0]
+    if contract is not None and contract.provider in names:
+        return contract.provider
+    raise RecorderError(
+        f"the database holds several providers ({', '.join(names)}): choose one with --provider."
+    )
+
+
+def observed_summaries(db: sqlite_utils.Database, provider: str, window: Window) -> list[OperationSummary]:
+    """Stored summaries for all traffic; summaries built on the fly for a window."""
+    if window.is_all:
+        catch_up(db)
+        return load_summaries(db, provider)
+    where, params = window.sql()
+    rows = db.query(
+        f"SELECT * FROM exchanges WHERE provider = ? AND {where} ORDER BY id", [provider, *params]
+    )
+    return list(summarize_exchanges(exchange_from_row(r) for r in rows).values())
+
+
+def _group_unmatched(summaries: list[OperationSummary]) -> dict[str, list[OperationSummary]]:
+    infos = [
+        ShapeInfo(s.method, s.shape, s.n, response_fields(s), any(c[:1] in "23" for c in s.statuses))
+        for s in summaries
+    ]
+    templates = template_paths(infos)
+    groups: dict[str, list[OperationSummary]] = {}
+    for s in summaries:
+        groups.setdefault(f"{s.method} {templates[(s.method, s.shape)].path}", []).append(s)
+    return groups
+
+
+def run_drift(
+    db: sqlite_utils.Database,
+    contract: Contract,
+    *,
+    contract_name: str,
+    db_name: str,
+    window: Window = Window(),
+    provider: str | None = None,
+    fail_on: str = "breaking",
+) -> Report:
+    """Compare the traffic recorded for a provider with a documented contract."""
+    if window.consumer is None and contract.consumer:
+        window = Window(window.since, window.until, contract.consumer)  # a pact speaks for one consumer
+    name = choose_provider(db, contract, provider)
+    summaries = observed_summaries(db, name, window)
+    result = compare(
+        contract, summaries, DatabaseExamples(db, name, window), undocumented_templates=_group_unmatched
+    )
+    findings = result.findings
+    if contract.consumer:  # a pact: it ignores fields it does not mention
+        findings = [f for f in findings if f.kind != "field-undocumented"]
+    traffic = _traffic(result.matched, _group_unmatched(result.unmatched))
+    notes = []
+    if not summaries:
+        notes.append("no traffic in the selected window")
+    return Report(
+        kind="drift",
+        title=f"Drift of {name} against {Path(contract_name).name}",
+        generated_at=_iso(datetime.now(UTC).timestamp()) or "",
+        documented=contract_name,
+        observed=f"{db_name} (provider {name})",
+        window=window.describe(),
+        fail_on=fail_on,  # type: ignore[arg-type]
+        findings=tuple(findings),
+        operations=traffic,
+        fields=_presence(contract, result.matched),
+        notes=tuple(notes),
+    )
+
+
+def _traffic(
+    matched: dict[str, list[OperationSummary]], unmatched: dict[str, list[OperationSummary]]
+) -> tuple[OperationTraffic, ...]:
+    out = []
+    for key, members in [*matched.items(), *unmatched.items()]:
+        if not members:
+            continue
+        hours: dict[str, int] = {}
+        statuses: dict[str, int] = {}
+        consumers: set[str] = set()
+        for m in members:
+            for h, c in m.hours.items():
+                hours[h] = hours.get(h, 0) + c
+            for code, st in m.statuses.items():
+                statuses[code] = statuses.get(code, 0) + st.n
+            consumers |= {c for c in m.consumers if c}
+        out.append(
+            OperationTraffic(
+                operation=key,
+                count=sum(m.n for m in members),
+                hours=dict(sorted(hours.items(), key=lambda kv: int(kv[0]))),
+                statuses=dict(sorted(statuses.items())),
+                consumers=tuple(sorted(consumers)),
+            )
+        )
+    return tuple(sorted(out, key=lambda t: t.operation))
+
+
+def _presence(
+    contract: Contract, matched: dict[str, list[OperationSummary]], per_op: int = 25
+) -> tuple[FieldPresence, ...]:
+    out = []
+    for op in contract.operations:
+        members = matched.get(op.key) or []
+        if not members:
+            continue
+        merged = OperationSummary(members[0].provider, op.method.upper(), op.path)
+        for m in members:
+            merged.load(m.dump())
+        for code, status in sorted(merged.statuses.items()):
+            if not code.startswith("2"):
+                continue
+            for body in status.bodies.values():
+                if body.node is None:
+                    continue
+                rows = []
+                _fields(body.node.to_schema(), "", rows, 0)
+                for location, seen, of in rows[:per_op]:
+                    out.append(
+                        FieldPresence(operation=op.key, status=code, location=location, seen=seen, of=of)
+                    )
+    return tuple(out)
+
+
+def _fields(summary: dict[str, Any], prefix: str, out: list[tuple[str, int, int]], depth: int) -> None:
+    if depth > 3:
+        return
+    for part in subschemas(summary):
+        if part["type"] == "object":
+            stats = part.get("x-stats", {})
+            for key in sorted(part.get("properties") or {}):
+                out.append((f"{prefix}/{key}", stats.get("p", {}).get(key, 0), stats.get("n", 0)))
+                _fields(part["properties"][key], f"{prefix}/{key}", out, depth + 1)
+        elif part["type"] == "array" and part.get("items"):
+            _fields(part["items"], f"{prefix}/*", out, depth + 1)
+
+
+def run_diff(
+    old: Contract, new: Contract, *, old_name: str, new_name: str, fail_on: str = "breaking"
+) -> Report:
+    """Compare two contracts and suggest the version bump."""
+    from recorder.judge.diff import diff_contracts, version_bump
+
+    findings = diff_contracts(old, new)
+    return Report(
+        kind="diff",
+        title=f"Changes from {Path(old_name).name} to {Path(new_name).name}",
+        generated_at=_iso(datetime.now(UTC).timestamp()) or "",
+        documented=old_name,
+        observed=new_name,
+        fail_on=fail_on,  # type: ignore[arg-type]
+        findings=tuple(findings),
+        version_bump=version_bump(findings),  # type: ignore[arg-type]
+    )
+
+
+def run_versions(
+    db: sqlite_utils.Database,
+    contracts: list[tuple[str, Contract]],
+    *,
+    db_name: str,
+    window: Window = Window(),
+    provider: str | None = None,
+    fail_on: str = "breaking",
+) -> Report:
+    """Several versions of a contract at once: which version each consumer's traffic conforms to.
+
+    The findings are those against the last contract given (the current one), plus one `consumer-version`
+    finding per consumer saying which versions its traffic conforms to (no breaking findings)."""
+    from recorder.model import Finding
+
+    name = choose_provider(db, contracts[-1][1], provider)
+    where, params = window.sql()
+    sql = "SELECT DISTINCT consumer FROM exchanges WHERE provider = ?" + (f" AND {where}" if where else "")
+    consumers = sorted(r[0] for r in db.execute(sql, [name, *params]).fetchall())
+    extra = []
+    notes = []
+    for consumer in consumers:
+        scoped = Window(window.since, window.until, consumer)
+        summaries = observed_summaries(db, name, scoped)
+        verdicts = []
+        for label, contract in contracts:
+            result = compare(contract, summaries)
+            breaking = sum(1 for f in result.findings if f.severity == "breaking")
+            undocumented = sum(1 for f in result.findings if f.kind == "operation-undocumented")
+            verdicts.append((Path(label).name, breaking, undocumented))
+        conforming = [v for v, b, u in verdicts if b == 0 and u == 0]
+        summary = ", ".join(f"{v}: {b} breaking, {u} undocumented operations" for v, b, u in verdicts)
+        verdict = (
+            f"conforms to {' and '.join(conforming)}" if conforming else "conforms to none of the versions"
+        )
+        notes.append(f"{consumer}: {verdict} ({summary})")
+        extra.append(
+            Finding(
+                kind="consumer-version",
+                severity="info",
+                operation=f"consumer {consumer}",
+                location="contract versions",
+                message=verdict,
+                expected=[v for v, _, _ in verdicts],
+                observed=conforming,
+                count=sum(s.n for s in summaries),
+                consumers=(consumer,),
+            )
+        )
+    label, current = contracts[-1]
+    report = run_drift(
+        db, current, contract_name=label, db_name=db_name, window=window, provider=provider, fail_on=fail_on
+    )
+    return report.model_copy(
+        update={
+            "title": f"{name}: consumers across {len(contracts)} contract versions",
+            "documented": ", ".join(label for label, _ in contracts),
+            "findings": tuple(extra) + report.findings,
+            "notes": tuple(notes) + report.notes,
+        }
+    )
