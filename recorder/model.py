@@ -7,10 +7,12 @@ Schemas inside a contract are plain JSON Schema 2020-12 dicts (type arrays for n
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from recorder.common.http import header
+from recorder.common.jsonvalues import json_body
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -53,71 +55,17 @@ class Exchange(Frozen):
 
     def request_header(self, name: str) -> str | None:
         """The first request header called `name` (case-insensitive), or None."""
-        return _header(self.request_headers, name)
+        return header(self.request_headers, name)
 
     def response_header(self, name: str) -> str | None:
         """The first response header called `name` (case-insensitive), or None."""
-        return _header(self.response_headers, name)
+        return header(self.response_headers, name)
 
     def json_body(self, which: Literal["request", "response"]) -> Any:
         """The body parsed as JSON, or `NOT_JSON` when it is absent, truncated or not JSON."""
-        body = self.request_body if which == "request" else self.response_body
-        ctype = self.request_content_type if which == "request" else self.response_content_type
-        truncated = self.request_truncated if which == "request" else self.response_truncated
-        if not body or truncated or not is_json_media_type(ctype):
-            return NOT_JSON
-        try:
-            return json.loads(body)
-        except (ValueError, RecursionError):
-            return NOT_JSON
-
-
-try:  # orjson parses JSON about twice as fast as the standard library
-    import orjson as _orjson
-except ImportError:  # pragma: no cover
-    _orjson = None
-
-
-def loads_json(body: bytes | str) -> Any:
-    """Parse JSON fast; NaN, Infinity and huge integers fall back to the standard library's leniency."""
-    if _orjson is not None:
-        try:
-            return _orjson.loads(body)
-        except _orjson.JSONDecodeError:
-            pass
-    return json.loads(body)
-
-
-class _NotJson:
-    def __repr__(self) -> str:
-        return "NOT_JSON"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-NOT_JSON: Any = _NotJson()
-
-
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    lname = name.lower()
-    for key, value in headers:
-        if key.lower() == lname:
-            return value
-    return None
-
-
-def media_type(content_type: str | None) -> str | None:
-    """The bare media type of a Content-Type header: `application/json; charset=utf-8` -> `application/json`."""
-    if not content_type:
-        return None
-    return content_type.split(";", 1)[0].strip().lower() or None
-
-
-def is_json_media_type(content_type: str | None) -> bool:
-    """True for `application/json`, `application/problem+json`, `text/json` and the like."""
-    mt = media_type(content_type)
-    return bool(mt) and (mt.endswith("/json") or mt.endswith("+json"))
+        if which == "request":
+            return json_body(self.request_body, self.request_content_type, self.request_truncated)
+        return json_body(self.response_body, self.response_content_type, self.response_truncated)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -232,6 +180,21 @@ class Contract(Frozen):
 
 Severity = Literal["breaking", "warning", "info"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "breaking": 2}
+
+
+def operation_order(operation: str) -> tuple[str, int, str]:
+    """Sort key for operations: by path, then method in HTTP order (`GET /a` before `POST /a`)."""
+    method, _, path = operation.partition(" ")
+    if not path:
+        return (operation, -1, "")
+    m = method.lower()
+    return (path, HTTP_METHODS.index(m) if m in HTTP_METHODS else len(HTTP_METHODS), method)
+
+
+def finding_order(f: Finding) -> tuple[Any, ...]:
+    """The one order of findings: severity (breaking first), operation (path, then method), location, kind,
+    message."""
+    return (-SEVERITY_RANK[f.severity], operation_order(f.operation), f.location, f.kind, f.message)
 
 
 class Finding(Frozen):

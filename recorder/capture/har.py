@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from recorder.capture.sink import RawRecord
+from recorder.common.jsonvalues import loads_json
 from recorder.errors import ImportFileError
-from recorder.model import loads_json
 
 
 def read_har(path: Path, content: bytes | None = None) -> list[dict[str, Any]]:

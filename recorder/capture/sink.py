@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from recorder.capture.decode import DecodeError, decode_body
+from recorder.common.http import header
 from recorder.common.redact import Redactor
 from recorder.config import RedactionSettings
 from recorder.errors import RecorderError
@@ -97,12 +98,12 @@ class RowBuilder:
         for key, value in parse_qsl(split.query, keep_blank_values=True):
             query.setdefault(key, []).append(value)
         consumer = self._consumer(req_headers, rec.client)
-        req_ct = _header(req_headers, "content-type")
-        resp_ct = _header(resp_headers, "content-type")
+        req_ct = header(req_headers, "content-type")
+        resp_ct = header(resp_headers, "content-type")
         req_size = rec.request_size if rec.request_size >= 0 else len(rec.request_body or b"")
         resp_size = rec.response_size if rec.response_size >= 0 else len(rec.response_body or b"")
-        req_enc = None if rec.bodies_decoded else _header(req_headers, "content-encoding")
-        resp_enc = None if rec.bodies_decoded else _header(resp_headers, "content-encoding")
+        req_enc = None if rec.bodies_decoded else header(req_headers, "content-encoding")
+        resp_enc = None if rec.bodies_decoded else header(resp_headers, "content-encoding")
         req_body, req_trunc = self._body(rec.request_body, req_enc)
         resp_body, resp_trunc = self._body(rec.response_body, resp_enc)
         req_trunc = req_trunc or req_size > len(rec.request_body or b"")
@@ -145,10 +146,10 @@ class RowBuilder:
         )
 
     def _consumer(self, headers: list[tuple[str, str]], client: str) -> str:
-        value = _header(headers, self.consumer_header)
+        value = header(headers, self.consumer_header)
         if value:
             return value.strip()[:128]
-        agent = _header(headers, "user-agent")
+        agent = header(headers, "user-agent")
         if agent:
             product = agent.split()[0].split("/")[0].strip()
             if product:
@@ -183,13 +184,6 @@ def _text(value: bytes | str) -> str:
         return value.decode("utf-8")
     except UnicodeDecodeError:
         return value.decode("latin-1")
-
-
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return None
 
 
 # ---------------------------------------------------------------------------------------------------------

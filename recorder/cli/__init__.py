@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from recorder import __version__, store
+from recorder.common.times import iso
 from recorder.config import load_settings
 from recorder.errors import RecorderError
 from recorder.learn.observed import ObservedOptions, observed_contract
@@ -42,9 +42,7 @@ ConfigOption = Annotated[
 
 
 def _time(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(ts) or "-"
 
 
 def _open(db: Path):
@@ -295,7 +293,8 @@ def stats(
 
 
 def _deprecations(database: Any, idle: str) -> list[dict[str, Any]]:
-    from recorder.health.overview import deprecation_candidates, grouped_summaries, parse_duration
+    from recorder.common.times import parse_duration
+    from recorder.health.overview import deprecation_candidates, grouped_summaries
     from recorder.learn.summaries import catch_up, load_summaries, providers
 
     seconds = parse_duration(idle)
@@ -609,8 +608,9 @@ def drift(
     provider: ProviderOption = None,
 ) -> None:
     """Compare recorded traffic with a contract: undocumented or changed operations, fields, types, statuses."""
+    from recorder.common.times import parse_time
     from recorder.contracts.load import load_contract
-    from recorder.judge.runs import Window, parse_time, run_drift
+    from recorder.judge.runs import Window, run_drift
 
     _report_format(fmt, output)
     _check_choice(fail_on, ("breaking", "warning", "any", "never"), "--fail-on")
@@ -705,8 +705,9 @@ def replay(
     """Re-send recorded requests to a provider build and judge its answers (same findings and exit codes as drift)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from recorder.common.times import parse_time
     from recorder.judge.drift import match_operations
-    from recorder.judge.runs import choose_provider, parse_time
+    from recorder.judge.runs import choose_provider
     from recorder.learn.summaries import catch_up, load_summaries
     from recorder.verify.replay import ReplayOptions, parse_headers, replay_report
     from recorder.verify.replay import replay as run
@@ -847,9 +848,10 @@ def report(
     days: Annotated[int, typer.Option("--days", help="Days of findings over time.")] = 14,
 ) -> None:
     """Write the contract health dashboard: traffic, latency, consumers, coverage, findings, deprecations, risk."""
+    from recorder.common.times import parse_duration
     from recorder.contracts.export import write_text
     from recorder.health.history import latest
-    from recorder.health.overview import build_health, parse_duration
+    from recorder.health.overview import build_health
     from recorder.learn.observed import pick_provider
     from recorder.learn.summaries import catch_up
     from recorder.report.dashboard import render_dashboard
@@ -896,7 +898,7 @@ def prune(
     config: ConfigOption = None,
 ) -> None:
     """Apply the retention policy now: evidence is kept forever, raw exchanges by policy."""
-    from recorder.health.overview import DAY, parse_duration
+    from recorder.common.times import DAY, parse_duration
     from recorder.health.retention import prune as run
 
     policy = load_settings(config).retention

@@ -16,8 +16,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus
 
+from recorder.common.http import is_json_media_type, media_type
+from recorder.common.jsonvalues import loads_json
 from recorder.config import RedactionSettings
-from recorder.model import is_json_media_type, loads_json, media_type
 
 # Standard headers whose values are protocol structure (dates, sizes, media types), never credentials.
 STRUCTURAL_HEADERS = frozenset(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 
+from recorder.common.jsonvalues import json_body
 from recorder.contracts import jsonschema as jsonschema_format
 from recorder.contracts import openapi as openapi_format
 from recorder.contracts import pact as pact_format
@@ -138,23 +138,14 @@ def consumer_examples(
                 path=row[0],
                 query=json.loads(row[1]) if row[1] else {},
                 request_headers=dict(json.loads(row[2] or "[]")),
-                request_body=_json(row[3], row[4], row[9]),
+                request_body=json_body(row[3], row[4], row[9], default=None),
                 request_content_type=row[4],
                 status=row[5],
                 response_headers=dict(json.loads(row[6] or "[]")),
-                response_body=_json(row[7], row[8], row[10]),
+                response_body=json_body(row[7], row[8], row[10], default=None),
                 response_content_type=row[8],
             )
     return out
-
-
-def _json(body: Any, content_type: str | None, truncated: int) -> Any:
-    if body is None or truncated or not content_type or "json" not in content_type:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        return None
 
 
 def export_jsonschema(

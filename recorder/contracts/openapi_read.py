@@ -17,19 +17,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from recorder.common.http import is_json_media_type, media_type
+from recorder.common.schemas import ANNOTATIONS, BOOLEAN_OR_SCHEMA, declared_types, merge_schemas, type_value
 from recorder.contracts.documents import read_document
 from recorder.errors import ContractError
-from recorder.model import (
-    HTTP_METHODS,
-    Body,
-    Contract,
-    Evidence,
-    Operation,
-    Parameter,
-    Response,
-    is_json_media_type,
-    media_type,
-)
+from recorder.model import HTTP_METHODS, Body, Contract, Evidence, Operation, Parameter, Response
 
 # Keywords that hold one schema, a mapping of schemas, or a list of schemas.
 _SCHEMA_KEYWORDS = (
@@ -43,7 +35,6 @@ _SCHEMA_KEYWORDS = (
     "else",
     "contentSchema",
 )
-_BOOLEAN_OR_SCHEMA = ("additionalProperties", "unevaluatedProperties", "unevaluatedItems")
 _SCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas")
 _SCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 # OpenAPI-only or reference-plumbing keywords with no meaning once everything is inlined.
@@ -64,11 +55,6 @@ _DROPPED = frozenset(
         "example",
     }
 )
-_ANNOTATIONS = frozenset(
-    {"title", "description", "default", "examples", "deprecated", "readOnly", "writeOnly", "x-evidence"}
-)
-_LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties", "minContains")
-_UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties", "maxContains")
 _IGNORED_HEADER_PARAMETERS = frozenset({"accept", "content-type", "authorization"})
 _METHOD_ORDER = {m: i for i, m in enumerate(HTTP_METHODS)}
 _LOCATION_ORDER = {"path": 0, "query": 1, "header": 2, "cookie": 3}
@@ -164,7 +150,7 @@ class _Schemas:
             target = self._reference(ref, file)
             siblings = {k: v for k, v in node.items() if k != "$ref"}
             if self.oas30:  # 3.0 ignores siblings of $ref; `nullable` and annotations are honoured anyway
-                siblings = {k: v for k, v in siblings.items() if k in _ANNOTATIONS or k == "nullable"}
+                siblings = {k: v for k, v in siblings.items() if k in ANNOTATIONS or k == "nullable"}
             if not siblings:
                 return target
             nullable = siblings.pop("nullable", None) is True
@@ -181,7 +167,7 @@ class _Schemas:
                     out["prefixItems"] = [self.convert(v, file) for v in value]
                 else:
                     out[key] = self.convert(value, file)
-            elif key in _BOOLEAN_OR_SCHEMA:
+            elif key in BOOLEAN_OR_SCHEMA:
                 out[key] = value if isinstance(value, bool) else self.convert(value, file)
             elif key in _SCHEMA_MAPS:
                 out[key] = {name: self.convert(sub, file) for name, sub in _mapping(value, key, file).items()}
@@ -248,11 +234,11 @@ def _collapse_any_of(schema: dict[str, Any]) -> None:
     if all(isinstance(b, dict) and set(b) == {"type"} for b in branches):
         types: list[str] = []
         for b in branches:
-            for t in _types(b):
+            for t in declared_types(b):
                 if t not in types:
                     types.append(t)
         del schema["anyOf"]
-        schema["type"] = _type_value(types)
+        schema["type"] = type_value(types)
         return
     nulls = [b for b in branches if b == {"type": "null"}]
     others = [b for b in branches if b != {"type": "null"}]
@@ -264,101 +250,18 @@ def _collapse_any_of(schema: dict[str, Any]) -> None:
         _allow_null(schema)
 
 
-def _types(schema: dict[str, Any]) -> list[str]:
-    t = schema.get("type")
-    if isinstance(t, str):
-        return [t]
-    if isinstance(t, list):
-        return [x for x in t if isinstance(x, str)]
-    return []
-
-
-def _type_value(types: list[str]) -> str | list[str]:
-    ordered = [t for t in types if t != "null"] + (["null"] if "null" in types else [])
-    return ordered[0] if len(ordered) == 1 else ordered
-
-
 def _allow_null(schema: dict[str, Any]) -> None:
     """Let `null` through, the 2020-12 way: a `"null"` type (and `None` in `enum`)."""
     if "type" in schema:
-        types = _types(schema)
+        types = declared_types(schema)
         if "null" not in types:
-            schema["type"] = _type_value([*types, "null"])
+            schema["type"] = type_value([*types, "null"])
     elif isinstance(schema.get("anyOf"), list) and {"type": "null"} not in schema["anyOf"]:
         schema["anyOf"].append({"type": "null"})
     if isinstance(schema.get("enum"), list) and None not in schema["enum"]:
         schema["enum"].append(None)
     if "const" in schema and schema["const"] is not None:
         schema["enum"] = [schema.pop("const"), None]
-
-
-def merge_schemas(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """One schema that means all of `parts`: properties and required united, bounds tightened.
-
-    Keywords that cannot be combined into one (two different `anyOf`s, say) are kept under `allOf`.
-    Annotations (description, title, ...) of later parts win.
-    """
-    out: dict[str, Any] = {}
-    rest: list[dict[str, Any]] = []
-    for part in parts:
-        for key, value in part.items():
-            if key not in out:
-                out[key] = copy.deepcopy(value)
-                continue
-            current = out[key]
-            if current == value:
-                continue
-            if key == "properties":
-                for name, sub in value.items():
-                    current[name] = (
-                        merge_schemas([current[name], sub]) if name in current else copy.deepcopy(sub)
-                    )
-            elif key == "required":
-                current.extend(x for x in value if x not in current)
-            elif key == "type":
-                common = _common_types(_types(out), _types(part))
-                if common:
-                    out["type"] = _type_value(common)
-                else:
-                    rest.append({"type": copy.deepcopy(value)})
-            elif key == "enum" and isinstance(current, list) and isinstance(value, list):
-                out["enum"] = [v for v in current if v in value]
-            elif key in _LOWER_BOUNDS and _is_number(current) and _is_number(value):
-                out[key] = max(current, value)
-            elif key in _UPPER_BOUNDS and _is_number(current) and _is_number(value):
-                out[key] = min(current, value)
-            elif key in _BOOLEAN_OR_SCHEMA or key in ("items", "propertyNames"):
-                if current is False or value is False:
-                    out[key] = False
-                elif current is True or current == {}:
-                    out[key] = copy.deepcopy(value)
-                elif value is True or value == {}:
-                    pass
-                else:
-                    out[key] = merge_schemas([current, value])
-            elif key == "allOf":
-                current.extend(copy.deepcopy(value))
-            elif key in _ANNOTATIONS:
-                if key != "x-evidence":
-                    out[key] = copy.deepcopy(value)
-            else:
-                rest.append({key: copy.deepcopy(value)})
-    if rest:
-        out.setdefault("allOf", []).extend(rest)
-    return out
-
-
-def _common_types(a: list[str], b: list[str]) -> list[str]:
-    out = [t for t in a if t in b]
-    if "integer" in a and "number" in b and "integer" not in out:
-        out.append("integer")
-    if "number" in a and "integer" in b and "integer" not in out:
-        out.append("integer")
-    return out
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _kind(value: Any) -> str:

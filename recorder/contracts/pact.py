@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from recorder import __version__
+from recorder.common.schemas import declared_types
 from recorder.learn.strformats import FORMAT_PATTERNS
 from recorder.model import Contract, Operation, Parameter, Response
 
@@ -192,18 +193,9 @@ def _scalar_regex(schema: dict[str, Any]) -> str | None:
     return None
 
 
-def _types(schema: dict[str, Any]) -> set[str]:
-    t = schema.get("type")
-    if isinstance(t, list):
-        return set(t)
-    if isinstance(t, str):
-        return {t}
-    return set()
-
-
 def _expected(value: Any, schema: dict[str, Any]) -> Any:
     """What the consumer can rely on: required, non-null fields (recursively), arrays cut to one item."""
-    types = _types(schema)
+    types = set(declared_types(schema))
     if isinstance(value, dict) and "object" in types:
         props = schema.get("properties") or {}
         required = set(schema.get("required") or [])
@@ -214,7 +206,7 @@ def _expected(value: Any, schema: dict[str, Any]) -> Any:
                 if isinstance(schema.get("additionalProperties"), dict) and sub is not None:
                     out[key] = _expected(sub, schema["additionalProperties"])
                 continue
-            if key not in required or sub is None or "null" in _types(sub_schema):
+            if key not in required or sub is None or "null" in set(declared_types(sub_schema)):
                 continue
             out[key] = _expected(sub, sub_schema)
         return out
@@ -225,7 +217,7 @@ def _expected(value: Any, schema: dict[str, Any]) -> Any:
 
 
 def _rules(value: Any, schema: dict[str, Any], path: str, out: dict[str, Any], version: int) -> None:
-    types = _types(schema) - {"null"}
+    types = set(declared_types(schema)) - {"null"}
     if isinstance(value, dict):
         if isinstance(schema.get("additionalProperties"), dict) and not schema.get("properties"):
             if version == 4:

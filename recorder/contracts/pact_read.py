@@ -23,20 +23,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from recorder.contracts.openapi_read import merge_schemas, status_order
+from recorder.common.http import is_json_media_type, media_type
+from recorder.common.jsonvalues import json_type
+from recorder.common.schemas import merge_schemas
+from recorder.contracts.openapi_read import status_order
 from recorder.contracts.pact import PATH_PARAM_REGEX
 from recorder.errors import ContractError
 from recorder.learn.strformats import FORMAT_PATTERNS
-from recorder.model import (
-    HTTP_METHODS,
-    Body,
-    Contract,
-    Operation,
-    Parameter,
-    Response,
-    is_json_media_type,
-    media_type,
-)
+from recorder.model import HTTP_METHODS, Body, Contract, Operation, Parameter, Response
 
 _METHOD_ORDER = {m: i for i, m in enumerate(HTTP_METHODS)}
 _FORMAT_BY_PATTERN = {pattern: fmt for fmt, pattern in FORMAT_PATTERNS.items()}
@@ -201,22 +195,6 @@ def _weight(tokens: tuple[Any, ...], path: tuple[Any, ...]) -> int:
 # Schemas from examples + rules
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _dedupe(schemas: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for s in schemas:
@@ -278,7 +256,7 @@ class _BodySchema:
             return out
         if value is None:
             return {"type": "null"}
-        return {"type": _json_type(value), "const": value}
+        return {"type": json_type(value), "const": value}
 
     def _object(self, value: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "object"}
@@ -302,7 +280,7 @@ class _BodySchema:
             return out
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return {"type": "number"}  # Pact's type matcher takes any number for a number
-        return {"type": _json_type(value)}
+        return {"type": json_type(value)}
 
     def _map(self, value: Any, path: tuple[Any, ...], values: _RuleSet | None) -> dict[str, Any]:
         if isinstance(value, list):

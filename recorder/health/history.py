@@ -12,10 +12,10 @@ from typing import Any
 
 import sqlite_utils
 
+from recorder.common.times import iso
 from recorder.errors import RecorderError
 from recorder.judge.diff import bump, diff_contracts, version_bump
 from recorder.learn.observed import Observed, ObservedOptions, observed_contract
-from recorder.learn.summaries import iso
 from recorder.model import Contract, Snapshot
 
 FIRST_VERSION = "1.0.0"

@@ -12,28 +12,13 @@ from typing import Any
 import sqlite_utils
 
 from recorder import store
+from recorder.common.times import DAY, iso, parse_duration  # noqa: F401 (parse_duration: part of this module's API)
 from recorder.judge.drift import compare, match_operations
 from recorder.judge.runs import Window, _group_unmatched, observed_summaries
 from recorder.learn.infer import subschemas
-from recorder.learn.summaries import OperationSummary, iso, summarize_exchanges
+from recorder.learn.summaries import OperationSummary, summarize_exchanges
 from recorder.model import Contract, DeprecationCandidate, FindingsPoint, Health, OperationHealth
 from recorder.store.sqlite import exchange_from_row
-
-DAY = 86400.0
-
-
-def parse_duration(text: str) -> float:
-    """`30d`, `12h`, `15m`, `90s` (or a plain number of days) in seconds."""
-    from recorder.errors import RecorderError
-
-    units = {"d": DAY, "h": 3600.0, "m": 60.0, "s": 1.0}
-    text = text.strip()
-    try:
-        if text[-1:] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text) * DAY
-    except ValueError:
-        raise RecorderError(f"{text!r} is not a duration: use 30d, 12h, 15m or 90s.") from None
 
 
 def _merge(members: list[OperationSummary], method: str, path: str) -> OperationSummary:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from recorder.judge.drift import finding_order
-from recorder.model import Contract, Finding, Operation, Parameter, media_type
+from recorder.common.http import media_type
+from recorder.common.schemas import schema_types
+from recorder.model import Contract, Finding, Operation, Parameter, finding_order
 
 SEVERITY = {
     "operation-removed": "breaking",
@@ -50,22 +51,6 @@ def _norm(path: str) -> str:
     return "/".join("{}" if seg.startswith("{") and seg.endswith("}") else seg for seg in path.split("/"))
 
 
-def _types(schema: dict[str, Any]) -> set[str]:
-    t = schema.get("type")
-    if t is None:
-        if "properties" in schema or "additionalProperties" in schema:
-            return {"object"}
-        if "items" in schema:
-            return {"array"}
-        if "anyOf" in schema or "oneOf" in schema:
-            return {x for b in schema.get("anyOf") or schema.get("oneOf") for x in _types(b)}
-        return set()
-    types = set(t) if isinstance(t, list) else {t}
-    if schema.get("nullable"):
-        types.add("null")
-    return types
-
-
 class _Diff:
     def __init__(self, op: str) -> None:
         self.op = op
@@ -89,7 +74,10 @@ class _Diff:
     ) -> None:
         if not old or not new or depth > 40:
             return
-        old_t, new_t = _types(old), _types(new)
+        old_t, new_t = (
+            (schema_types(old, branches=True) or set()),
+            (schema_types(new, branches=True) or set()),
+        )
         if old_t and new_t and (old_t - {"null"}) != (new_t - {"null"}):
             widened_number = (
                 (old_t - {"null"}) == {"integer"} and (new_t - {"null"}) == {"number"} and request

@@ -14,11 +14,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from recorder.common.http import media_type
+from recorder.common.jsonvalues import json_type, type_accepts
+from recorder.common.routes import Routes
+from recorder.common.schemas import merge_all_of, schema_types, union_schema
+from recorder.common.times import iso
 from recorder.learn.infer import subschemas
-from recorder.learn.paths import split_path
 from recorder.learn.strformats import FORMAT_PATTERNS, matches_format, string_formats
-from recorder.learn.summaries import OperationSummary, iso
-from recorder.model import Contract, Finding, Operation, Response, media_type
+from recorder.learn.summaries import OperationSummary
+from recorder.model import Contract, Finding, Operation, Response, finding_order
 
 # severities of drift findings
 SEVERITY = {
@@ -101,82 +105,27 @@ class ExampleSource:
 # Matching observed shapes to documented operations
 
 
-def _template_regex(path: str) -> re.Pattern[str]:
-    parts = []
-    for seg in split_path(path) if path != "/" else []:
-        if seg.startswith("{") and seg.endswith("}"):
-            parts.append("[^/]+")
-        else:
-            parts.append(re.escape(seg))
-    return re.compile("/" + "/".join(parts) if parts else "/")
-
-
 def match_operations(
     contract: Contract, summaries: Iterable[OperationSummary]
 ) -> tuple[dict[str, list[OperationSummary]], list[OperationSummary]]:
     """Observed summaries grouped by the documented operation they belong to, plus the unmatched ones.
 
     Literal segments win over parameters (`/users/me` is not `/users/{id}`); a typed placeholder of a shape
-    (`{int}`) matches only a documented parameter."""
-    compiled = [(op, _template_regex(op.path), _literal_count(op.path)) for op in contract.operations]
+    (`{int}`) matches only a documented parameter (`recorder.common.routes`)."""
+    routes = Routes(contract.operations)
     matched: dict[str, list[OperationSummary]] = {op.key: [] for op in contract.operations}
     unmatched = []
     for summary in summaries:
-        shape = summary.shape
-        best = None
-        for op, regex, literals in compiled:
-            if op.method != summary.method.lower():
-                continue
-            if not regex.fullmatch(shape) or not _typed_segments_ok(op.path, shape):
-                continue
-            if best is None or literals > best[1]:
-                best = (op, literals)
-        if best is None:
+        op = routes.match_shape(summary.method, summary.shape)
+        if op is None:
             unmatched.append(summary)
         else:
-            matched[best[0].key].append(summary)
+            matched[op.key].append(summary)
     return matched, unmatched
-
-
-def _literal_count(path: str) -> int:
-    return sum(1 for seg in path.split("/") if seg and not seg.startswith("{"))
-
-
-def _typed_segments_ok(template: str, shape: str) -> bool:
-    t_parts = split_path(template)
-    s_parts = split_path(shape)
-    if len(t_parts) != len(s_parts):
-        return False
-    for t, s in zip(t_parts, s_parts, strict=True):
-        if s.startswith("{") and s.endswith("}") and not t.startswith("{"):
-            return False
-    return True
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Schema vs evidence
-
-
-def schema_types(schema: dict[str, Any]) -> set[str] | None:
-    t = schema.get("type")
-    if t is None:
-        if "properties" in schema or "additionalProperties" in schema:
-            types = {"object"}
-        elif "items" in schema:
-            types = {"array"}
-        else:
-            return None
-    else:
-        types = set(t) if isinstance(t, list) else {t}
-    if schema.get("nullable"):
-        types.add("null")
-    return types
-
-
-def _accepts(types: set[str], observed: str) -> bool:
-    if observed in types:
-        return True
-    return observed == "integer" and "number" in types
 
 
 def _ptr(pointer: tuple[str, ...]) -> str:
@@ -228,7 +177,7 @@ class _Walker:
         if not doc or not summary:
             return
         if "allOf" in doc:
-            doc = _merge_all_of(doc)
+            doc = merge_all_of(doc)
         branches = doc.get("anyOf") or doc.get("oneOf")
         for part in subschemas(summary):
             if branches:
@@ -246,7 +195,7 @@ class _Walker:
         kind = part["type"]
         n = part.get("x-stats", {}).get("n", 0)
         fitting = [
-            b for b in branches if (schema_types(b) is None or _accepts(schema_types(b) or set(), kind))
+            b for b in branches if (schema_types(b) is None or type_accepts(schema_types(b) or set(), kind))
         ]
         if kind == "null" and (doc.get("nullable") or "null" in (schema_types(doc) or set())):
             return
@@ -263,7 +212,7 @@ class _Walker:
             )
             return
         # evidence merges every value seen here, whichever branch it belonged to: judge it on the union
-        self._part(union_schema([_merge_all_of(b) for b in fitting]), part, pointer)
+        self._part(union_schema([merge_all_of(b) for b in fitting]), part, pointer)
 
     def _part(self, doc: dict[str, Any], part: dict[str, Any], pointer: tuple[str, ...]) -> None:
         kind = part["type"]
@@ -316,7 +265,7 @@ class _Walker:
         integral_numbers = (
             kind == "number" and types is not None and "integer" in types and not stats.get("nf")
         )
-        if types is not None and not _accepts(types, kind) and not integral_numbers:
+        if types is not None and not type_accepts(types, kind) and not integral_numbers:
             self.add(
                 "type-mismatch",
                 pointer,
@@ -672,92 +621,12 @@ def _map_key_counts(part: dict[str, Any]) -> dict[str, int]:
     return out
 
 
-def union_schema(branches: list[dict[str, Any]]) -> dict[str, Any]:
-    """One schema accepting what any branch accepts, as far as evidence can tell: properties of all object
-    branches (required only when every branch requires them), enums joined, formats kept when shared."""
-    if len(branches) == 1:
-        return branches[0]
-    types: set[str] = set()
-    for b in branches:
-        t = schema_types(b)
-        if t is None:
-            return {}
-        types |= t
-    out: dict[str, Any] = {"type": sorted(types)}
-    objects = [b for b in branches if "object" in (schema_types(b) or set())]
-    if objects:
-        names = sorted({k for b in objects for k in (b.get("properties") or {})})
-        out["properties"] = {
-            k: union_schema([b["properties"][k] for b in objects if k in (b.get("properties") or {})])
-            for k in names
-        }
-        required = set.intersection(*(set(b.get("required") or []) for b in objects))
-        if required:
-            out["required"] = sorted(required)
-        extras = [b.get("additionalProperties") for b in objects]
-        if any(isinstance(e, dict) for e in extras):
-            out["additionalProperties"] = union_schema([e for e in extras if isinstance(e, dict)])
-        elif all(e is False for e in extras):
-            out["additionalProperties"] = False
-    arrays = [
-        b for b in branches if "array" in (schema_types(b) or set()) and isinstance(b.get("items"), dict)
-    ]
-    if arrays and len(arrays) == len([b for b in branches if "array" in (schema_types(b) or set())]):
-        out["items"] = union_schema([b["items"] for b in arrays])
-    scalars = [b for b in branches if (schema_types(b) or set()) & {"string", "integer", "number", "boolean"}]
-    if scalars and all("enum" in b or "const" in b for b in scalars):
-        values: list[Any] = []
-        for b in scalars:
-            for v in b.get("enum", [b.get("const")]) if "enum" in b else [b["const"]]:
-                if v not in values:
-                    values.append(v)
-        out["enum"] = values
-    formats = {b.get("format") for b in scalars}
-    if len(formats) == 1 and None not in formats:
-        out["format"] = formats.pop()
-    return out
-
-
-def _merge_all_of(schema: dict[str, Any]) -> dict[str, Any]:
-    if "allOf" not in schema:
-        return schema
-    merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-    for sub in schema["allOf"]:
-        sub = _merge_all_of(sub)
-        for key, value in sub.items():
-            if key == "properties":
-                merged.setdefault("properties", {}).update(value)
-            elif key == "required":
-                merged["required"] = sorted(set(merged.get("required", [])) | set(value))
-            else:
-                merged.setdefault(key, value)
-    return merged
-
-
 def _type_probe(kind: str) -> Probe:
-    return lambda v: _json_type(v) == kind or (kind == "integer" and _json_type(v) == "integer")
+    return lambda v: json_type(v) == kind
 
 
 def _is_float(v: Any) -> bool:
-    return isinstance(v, float) and not v.is_integer()
-
-
-def _json_type(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int):
-        return "integer"
-    if isinstance(v, float):
-        return "integer" if v.is_integer() else "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, list):
-        return "array"
-    if isinstance(v, dict):
-        return "object"
-    return "unknown"
+    return json_type(v) == "number"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1011,12 +880,6 @@ def compare(
         )
     findings.sort(key=finding_order)
     return DriftResult(findings, matched, unmatched)
-
-
-def finding_order(f: Finding) -> tuple[Any, ...]:
-    """Severity (breaking first), then operation, location, kind."""
-    rank = {"breaking": 0, "warning": 1, "info": 2}[f.severity]
-    return (rank, f.operation, f.location, f.kind)
 
 
 def _take(items: Iterable[Any], n: int) -> list[Any]:

@@ -10,9 +10,13 @@ import functools
 import re
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
+from recorder.common.http import header, lower_headers
+from recorder.common.jsonvalues import NOT_JSON, typed_multidict
+from recorder.common.routes import Routes, path_parameters
+from recorder.common.schemas import schema_types
+from recorder.common.times import iso
 from recorder.judge.drift import (
     SEVERITY,
     ExampleRow,
@@ -20,23 +24,13 @@ from recorder.judge.drift import (
     compare_operation,
     finding_order,
     scalar_fits,
-    schema_types,
     shows_problem,
 )
-from recorder.learn.paths import split_path
 from recorder.learn.strformats import FORMAT_PATTERNS, matches_format
-from recorder.learn.summaries import OperationSummary, iso, typed_multidict
-from recorder.model import NOT_JSON, Contract, Exchange, Finding, Operation
+from recorder.learn.summaries import OperationSummary
+from recorder.model import Contract, Exchange, Finding, Operation
 
 REQUEST_SIDE = ("query", "header", "request")
-
-
-@dataclass(frozen=True)
-class _Route:
-    op: Operation
-    regex: re.Pattern[str]
-    literals: int
-    names: tuple[str, ...]
 
 
 class Checker:
@@ -44,19 +38,7 @@ class Checker:
 
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
-        self.routes: list[_Route] = []
-        for op in contract.operations:
-            names = []
-            parts = []
-            for seg in split_path(op.path) if op.path != "/" else []:
-                if seg.startswith("{") and seg.endswith("}"):
-                    names.append(seg[1:-1])
-                    parts.append("([^/]+)")
-                else:
-                    parts.append(re.escape(seg))
-            regex = re.compile("/" + "/".join(parts) + "/?" if parts else "/")
-            self.routes.append(_Route(op, regex, len(parts) - len(names), tuple(names)))
-        self.routes.sort(key=lambda r: (-r.literals, r.op.path, r.op.method))
+        self.routes = Routes(contract.operations)
         self._by_key = {op.key: op for op in contract.operations}
 
     def operation(self, key: str) -> Operation | None:
@@ -66,23 +48,11 @@ class Checker:
 
     def match(self, method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
         """The operation a concrete request belongs to, with its path parameters; literals beat parameters."""
-        from urllib.parse import unquote
-
-        path = path.split("?", 1)[0]
-        for route in self.routes:
-            if route.op.method != method.lower():
-                continue
-            m = route.regex.fullmatch(path)
-            if m:
-                return route.op, {
-                    name: unquote(value) for name, value in zip(route.names, m.groups(), strict=True)
-                }
-        return None
+        return self.routes.match(method, path)
 
     def path_allowed(self, path: str) -> list[str]:
         """Methods documented for a concrete path (for 405 answers)."""
-        path = path.split("?", 1)[0]
-        return sorted({r.op.method.upper() for r in self.routes if r.regex.fullmatch(path)})
+        return self.routes.allowed(path)
 
     def check(
         self, exchange: Exchange, operation: str | Operation | None = None, *, request_only: bool = False
@@ -92,9 +62,9 @@ class Checker:
             op = self.operation(operation)
             if op is None:
                 raise KeyError(f"the contract has no operation {operation!r}")
-            params = _path_values(op, exchange.path)
+            params = path_parameters(op.path, exchange.path)
         elif isinstance(operation, Operation):
-            op, params = operation, _path_values(operation, exchange.path)
+            op, params = operation, path_parameters(operation.path, exchange.path)
         else:
             found = self.match(exchange.method, exchange.path)
             if found is None:
@@ -136,20 +106,9 @@ def _example_row(exchange: Exchange) -> ExampleRow:
         request=None if request is NOT_JSON else request,
         response=None if response is NOT_JSON else response,
         query=typed_multidict(exchange.query),
-        headers={k.lower(): v for k, v in exchange.request_headers},
+        headers=lower_headers(exchange.request_headers),
         status=exchange.status,
     )
-
-
-def _path_values(op: Operation, path: str) -> dict[str, str]:
-    names = [s[1:-1] for s in split_path(op.path) if s.startswith("{")]
-    concrete = split_path(path.split("?", 1)[0])
-    template = split_path(op.path)
-    if len(concrete) != len(template):
-        return {}
-    return {
-        t[1:-1]: c for t, c in zip(template, concrete, strict=True) if t.startswith("{") and t[1:-1] in names
-    }
 
 
 def _path_problems(op: Operation, params: dict[str, str]) -> list[Problem]:
@@ -214,24 +173,17 @@ def make_exchange(
         path=path.split("?", 1)[0],
         query=query or {},
         request_headers=req_headers,
-        request_content_type=_header(req_headers, "content-type"),
+        request_content_type=header(req_headers, "content-type"),
         request_body=request_body,
         request_size=len(request_body or b""),
         status=status,
         response_headers=resp_headers,
-        response_content_type=_header(resp_headers, "content-type"),
+        response_content_type=header(resp_headers, "content-type"),
         response_body=response_body,
         response_size=len(response_body or b""),
         consumer=consumer,
         provider=provider,
     )
-
-
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return None
 
 
 def describe(findings: list[Finding]) -> str:

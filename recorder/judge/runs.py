@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from recorder.common.jsonvalues import json_body
+from recorder.common.times import iso, now_iso
 from recorder.errors import RecorderError
 from recorder.judge.drift import ExampleRow, ExampleSource, compare
 from recorder.learn.infer import subschemas
@@ -56,30 +57,7 @@ class Window:
         return (" AND ".join(clauses), params)
 
     def describe(self) -> dict[str, str | None]:
-        return {"since": _iso(self.since), "until": _iso(self.until), "consumer": self.consumer}
-
-
-def parse_time(text: str | None, option: str) -> float | None:
-    """`2024-05-01`, `2024-05-01T10:00:00Z`, or a relative `7d` / `12h` / `30m` before now."""
-    if text is None:
-        return None
-    text = text.strip()
-    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-    if text[:-1].isdigit() and text[-1:] in units:
-        return datetime.now(UTC).timestamp() - int(text[:-1]) * units[text[-1]]
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise RecorderError(
-            f"{option} {text!r} is not a date: use 2024-05-01, 2024-05-01T10:00:00Z or 7d/12h/30m."
-        ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
-
-
-def _iso(ts: float | None) -> str | None:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts is not None else None
+        return {"since": iso(self.since), "until": iso(self.until), "consumer": self.consumer}
 
 
 class DatabaseExamples(ExampleSource):
@@ -123,23 +101,14 @@ class DatabaseExamples(ExampleSource):
                     id=r[0],
                     started=r[1],
                     consumer=r[2] or "",
-                    request=_json_body(r[3], r[4], r[5]),
-                    response=_json_body(r[6], r[7], r[8]),
+                    request=json_body(r[3], r[4], r[5], default=None),
+                    response=json_body(r[6], r[7], r[8], default=None),
                     query=typed_multidict(json.loads(r[9])) if r[9] else {},
                     headers={k.lower(): v for k, v in json.loads(r[10] or "[]")},
                     status=r[11],
                 )
             )
         return rows
-
-
-def _json_body(body: Any, ctype: str | None, truncated: int) -> Any:
-    if body is None or truncated or not ctype or "json" not in ctype:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        return None
 
 
 def choose_provider(db: sqlite_utils.Database, contract: Contract | None, provider: str | None) -> str:
@@ -217,7 +186,7 @@ def run_drift(
     return Report(
         kind="drift",
         title=f"Drift of {name} against {Path(contract_name).name}",
-        generated_at=_iso(datetime.now(UTC).timestamp()) or "",
+        generated_at=now_iso(),
         documented=contract_name,
         observed=f"{db_name} (provider {name})",
         window=window.describe(),
@@ -306,7 +275,7 @@ def run_diff(
     return Report(
         kind="diff",
         title=f"Changes from {Path(old_name).name} to {Path(new_name).name}",
-        generated_at=_iso(datetime.now(UTC).timestamp()) or "",
+        generated_at=now_iso(),
         documented=old_name,
         observed=new_name,
         fail_on=fail_on,  # type: ignore[arg-type]

@@ -13,6 +13,8 @@ from typing import Any
 import sqlite_utils
 
 from recorder.common.redact import Redactor
+from recorder.common.routes import split_path
+from recorder.common.times import iso
 from recorder.config import InferenceSettings, Settings
 from recorder.errors import StoreError
 from recorder.learn.infer import (
@@ -23,8 +25,8 @@ from recorder.learn.infer import (
     observations,
     subschemas,
 )
-from recorder.learn.paths import ShapeInfo, Template, split_path, template_paths
-from recorder.learn.summaries import OperationSummary, catch_up, iso, load_summaries, providers
+from recorder.learn.paths import ShapeInfo, Template, template_paths
+from recorder.learn.summaries import OperationSummary, catch_up, load_summaries, providers
 from recorder.model import Body, Contract, Evidence, Operation, Parameter, Response
 
 CONSUMER_HEADERS = frozenset({"x-consumer", "x-client-name", "x-service-name"})

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
+from recorder.common.routes import split_path
+
 PARAM_KINDS = (
     "int",
     "uuid",
@@ -119,11 +121,6 @@ def _looks_random(segment: str) -> bool:
     # words glued in camel case have few case changes; random ids have many
     changes = sum(1 for a, b in itertools.pairwise(segment) if a.islower() and b.isupper())
     return changes >= 3 or has_digit
-
-
-def split_path(path: str) -> list[str]:
-    """Decoded segments of a path: `/a/b%20c/` -> `['a', 'b c']` (a trailing slash is ignored)."""
-    return [unquote(s) for s in path.split("/") if s != ""]
 
 
 def _encode_literal(segment: str) -> str:

@@ -13,15 +13,16 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 import sqlite_utils
 
+from recorder.common.http import is_json_media_type, media_type
+from recorder.common.jsonvalues import loads_json, typed_multidict, typed_value
 from recorder.learn.infer import EvidenceNode, merge_summaries, observe, subschemas
 from recorder.learn.paths import path_shape
-from recorder.model import Exchange, is_json_media_type, loads_json, media_type
+from recorder.model import Exchange
 from recorder.store.sqlite import exchange_from_row
 
 CONSUMERS_CAP = 200
@@ -57,29 +58,6 @@ def _latency_bucket(ms: float | None) -> str | None:
     if ms is None or ms < 0:
         return None
     return str(max(0, math.ceil(math.log2(max(ms, 0.5)))))
-
-
-def typed_value(text: str) -> Any:
-    """Query and form values carry types in text: `"42"` -> 42, `"true"` -> True, `"x"` -> `"x"`."""
-    if text.isdigit() and (len(text) == 1 or text[0] != "0") and len(text) < 16:
-        return int(text)
-    if text[:1] == "-" and text[1:].isdigit() and len(text) < 16:
-        return int(text)
-    if text in ("true", "false"):
-        return text == "true"
-    if text and (text[0].isdigit() or text[0] == "-") and text.count(".") == 1:
-        try:
-            value = float(text)
-            if math.isfinite(value):
-                return value
-        except ValueError:
-            pass
-    return text
-
-
-def typed_multidict(pairs: dict[str, list[str]]) -> dict[str, Any]:
-    """A query multi-dict as one JSON object: single values typed, repeated keys as arrays."""
-    return {k: typed_value(v[0]) if len(v) == 1 else [typed_value(x) for x in v] for k, v in pairs.items()}
 
 
 def trim_example(value: Any, depth: int = 0) -> Any:
@@ -607,17 +585,9 @@ def providers(db: sqlite_utils.Database) -> list[str]:
     return [r[0] for r in db.execute("SELECT DISTINCT provider FROM summaries ORDER BY provider").fetchall()]
 
 
-def iso(ts: float | None) -> str | None:
-    """Epoch seconds as an ISO 8601 UTC timestamp (second precision)."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 __all__ = [
     "OperationSummary",
     "catch_up",
-    "iso",
     "load_summaries",
     "merge_summaries",
     "providers",

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from recorder.model import HTTP_METHODS, SEVERITY_RANK, Finding, Report
+from recorder.model import SEVERITY_RANK, Finding, Report, finding_order, operation_order
 
 SEVERITIES = ("breaking", "warning", "info")
 SEVERITY_TITLES = {"breaking": "Breaking", "warning": "Warnings", "info": "Info"}
@@ -24,35 +24,21 @@ def clean_text(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
-def operation_key(operation: str) -> tuple[str, int, str]:
-    """Sort key for operations: by path, then method in HTTP order (`GET /a` before `POST /a`)."""
-    method, _, path = operation.partition(" ")
-    if not path:
-        return (operation, -1, "")
-    m = method.lower()
-    return (path, HTTP_METHODS.index(m) if m in HTTP_METHODS else len(HTTP_METHODS), method)
-
-
-def finding_key(f: Finding) -> tuple[Any, ...]:
-    """Sort key for findings: severity (breaking first), operation, location, kind, message."""
-    return (-SEVERITY_RANK[f.severity], operation_key(f.operation), f.location, f.kind, f.message)
-
-
 def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
-    """Findings in report order (see `finding_key`)."""
-    return sorted(findings, key=finding_key)
+    """Findings in report order (see `finding_order`)."""
+    return sorted(findings, key=finding_order)
 
 
 def operations_of(report: Report) -> list[str]:
     """Every operation that has findings or traffic, in (path, method) order."""
     names = {f.operation for f in report.findings} | {o.operation for o in report.operations}
-    return sorted(names, key=operation_key)
+    return sorted(names, key=operation_order)
 
 
 def findings_by_operation(report: Report) -> dict[str, list[Finding]]:
     """Findings grouped by operation; operations in (path, method) order, findings in report order."""
     groups: dict[str, list[Finding]] = {}
-    for f in sorted(report.findings, key=lambda f: (operation_key(f.operation), finding_key(f))):
+    for f in sorted(report.findings, key=lambda f: (operation_order(f.operation), finding_order(f))):
         groups.setdefault(f.operation, []).append(f)
     return groups
 

@@ -26,7 +26,7 @@ from datetime import date, timedelta
 
 from recorder import __version__
 from recorder.model import DeprecationCandidate, Finding, Health, OperationHealth, Snapshot
-from recorder.report.common import SEVERITIES, operation_key, plural, severity_phrase, sorted_findings
+from recorder.report.common import SEVERITIES, operation_order, plural, severity_phrase, sorted_findings
 from recorder.report.svg import (
     asset,
     bucket_values,
@@ -104,7 +104,7 @@ def render_dashboard(health: Health) -> str:
 
 def ranked(operations: Iterable[OperationHealth]) -> list[OperationHealth]:
     """Operations by risk, highest first; ties by traffic, then (path, method)."""
-    return sorted(operations, key=lambda o: (-_sortable(o.risk), -o.count, operation_key(o.operation)))
+    return sorted(operations, key=lambda o: (-_sortable(o.risk), -o.count, operation_order(o.operation)))
 
 
 def _sortable(value: float) -> float:
@@ -721,7 +721,7 @@ def _deprecations_panel(candidates: tuple[DeprecationCandidate, ...]) -> str:
             True,
         )
     order = sorted(
-        candidates, key=lambda c: (-c.idle_days, operation_key(c.operation), c.location, c.element)
+        candidates, key=lambda c: (-c.idle_days, operation_order(c.operation), c.location, c.element)
     )
     rows = []
     for c in order:

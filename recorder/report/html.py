@@ -23,7 +23,7 @@ from recorder.report.common import (
     fail_on_phrase,
     findings_by_operation,
     is_failing,
-    operation_key,
+    operation_order,
     operations_of,
     plural,
     severity_phrase,
@@ -204,7 +204,7 @@ def operations_chart(report: Report) -> str:
         return empty_chart("chart-operations", width, "No findings")
     ranked = sorted(
         groups.items(),
-        key=lambda kv: (-_worst(kv[1]), -len(kv[1]), operation_key(kv[0])),
+        key=lambda kv: (-_worst(kv[1]), -len(kv[1]), operation_order(kv[0])),
     )
     shown = ranked[:MAX_OPERATION_BARS]
     label_w, right, row, bar_h, top = 300, 48, 28, 18, 8
@@ -257,7 +257,7 @@ def traffic_chart(report: Report) -> str:
 def fields_chart(report: Report) -> str:
     """Horizontal bars: share of responses that carried each field, grouped by operation and status."""
     width = 1120
-    fields = sorted(report.fields, key=lambda p: (operation_key(p.operation), p.status, p.location))
+    fields = sorted(report.fields, key=lambda p: (operation_order(p.operation), p.status, p.location))
     if not fields:
         return empty_chart("chart-fields", width, "No field statistics in this report")
     shown = fields[:MAX_FIELD_BARS]

@@ -43,7 +43,7 @@ from recorder.model import Finding, Report
 from recorder.report.common import (
     is_failing,
     jsonable,
-    operation_key,
+    operation_order,
     sorted_findings,
     verdict,
 )
@@ -84,11 +84,11 @@ def to_json(report: Report) -> dict[str, Any]:
                 "statuses": dict(o.statuses),
                 "consumers": list(o.consumers),
             }
-            for o in sorted(report.operations, key=lambda o: operation_key(o.operation))
+            for o in sorted(report.operations, key=lambda o: operation_order(o.operation))
         ],
         "fields": [
             {"operation": p.operation, "status": p.status, "location": p.location, "seen": p.seen, "of": p.of}
-            for p in sorted(report.fields, key=lambda p: (operation_key(p.operation), p.status, p.location))
+            for p in sorted(report.fields, key=lambda p: (operation_order(p.operation), p.status, p.location))
         ],
         "notes": list(report.notes),
     }

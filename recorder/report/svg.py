@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Protocol
 
-from recorder.report.common import clean_text, operation_key
+from recorder.report.common import clean_text, operation_order
 
 SERIES_COLORS = (
     "#4e79a7",
@@ -208,7 +208,7 @@ def traffic_series(
     operations: Sequence[HasTraffic], buckets: list[int], step: int
 ) -> list[tuple[str, str, list[int]]]:
     """(name, colour, value per bucket) for the busiest operations; the rest summed as `N other operations`."""
-    busiest = sorted(operations, key=lambda o: (-o.count, operation_key(o.operation)))
+    busiest = sorted(operations, key=lambda o: (-o.count, operation_order(o.operation)))
     series: list[tuple[str, str, list[int]]] = []
     for n, op in enumerate(busiest):
         values = bucket_values(op.hours, buckets, step)

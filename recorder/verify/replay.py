@@ -9,23 +9,22 @@ secrets are never sent (requests that would carry one are skipped); credentials 
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import sqlite_utils
 
+from recorder.common.jsonvalues import json_body
+from recorder.common.times import now_iso
 from recorder.errors import RecorderError
-from recorder.judge.drift import finding_order
 from recorder.judge.exchange import Checker, make_exchange
-from recorder.model import Contract, Exchange, Finding, Report
+from recorder.model import Contract, Exchange, Finding, Report, finding_order
 from recorder.store.sqlite import exchange_from_row
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -296,8 +295,8 @@ def _differences(recorded: Exchange, answered: Exchange, key: str) -> list[Findi
             )
         )
         return out
-    before = _json(recorded.response_body, recorded.response_content_type)
-    after = _json(answered.response_body, answered.response_content_type)
+    before = json_body(recorded.response_body, recorded.response_content_type, default=None)
+    after = json_body(answered.response_body, answered.response_content_type, default=None)
     if before is None or after is None:
         return out
     for pointer, old, new in _walk_changes(_shape(before), _shape(after), ""):
@@ -357,15 +356,6 @@ def _kind(shape: Any) -> str:
     return str(shape)
 
 
-def _json(body: bytes | None, ctype: str | None) -> Any:
-    if not body or not ctype or "json" not in ctype:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-
-
 def _aggregate(group: list[Finding]) -> Finding:
     first = group[0]
     examples = tuple(sorted({e for f in group for e in f.examples}))[:5]
@@ -395,7 +385,7 @@ def replay_report(
     return Report(
         kind="replay",
         title=f"Replay against {target}",
-        generated_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated_at=now_iso(),
         documented=documented,
         observed=f"{target} (requests from {database})",
         fail_on=fail_on,  # type: ignore[arg-type]

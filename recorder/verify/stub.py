@@ -33,11 +33,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from recorder.common.http import is_json_media_type, media_type
+from recorder.common.jsonvalues import typed_value
+from recorder.common.schemas import main_type
 from recorder.errors import RecorderError
 from recorder.judge.drift import scalar_fits
 from recorder.judge.exchange import Checker, is_failure, make_exchange, value_conforms
-from recorder.learn.summaries import typed_value
-from recorder.model import Body, Contract, Finding, Operation, Response, is_json_media_type, media_type
+from recorder.model import Body, Contract, Finding, Operation, Response
 
 MAX_REQUEST_BODY = 10 * 1024 * 1024
 CACHE_SIZE = 4096
@@ -282,7 +284,7 @@ class BodyGenerator:
                 if isinstance(part, dict):
                     merged = _merge(merged, part)
             return self.value(merged, name, depth)
-        kind = _main_type(schema)
+        kind = main_type(schema)
         if depth <= 2 and name in self.echo and kind in ("string", "integer", "number"):
             echoed = _echo(self.echo[name], schema, kind)
             if echoed is not None:
@@ -423,22 +425,6 @@ class BodyGenerator:
         low, high = self._bounds(schema, 999)
         value = round(self.rng.uniform(low, high), 2)
         return min(max(value, low), high)
-
-
-def _main_type(schema: dict[str, Any]) -> str | None:
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        real = [k for k in kind if k != "null"]
-        return real[0] if real else ("null" if kind else None)
-    if isinstance(kind, str):
-        return kind
-    if "properties" in schema or "additionalProperties" in schema:
-        return "object"
-    if "items" in schema or "prefixItems" in schema:
-        return "array"
-    if "format" in schema or "pattern" in schema:
-        return "string"
-    return None
 
 
 def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -735,7 +721,7 @@ class Stub:
         self.checker = Checker(contract)
         self.plans = {op.key: _plan(op) for op in contract.operations}
         self._routes: dict[str, list[tuple[re.Pattern[str], tuple[str, ...], _OperationPlan]]] = {}
-        for route in self.checker.routes:  # the checker's order: literals beat parameters
+        for route in self.checker.routes.routes:  # the one route order: literals beat parameters
             self._routes.setdefault(route.op.method.upper(), []).append(
                 (route.regex, route.names, self.plans[route.op.key])
             )
@@ -1076,7 +1062,7 @@ def _echo_fields(schema: dict[str, Any] | None) -> dict[str, tuple[dict[str, Any
     """Scalar fields of a body's top-level object (or of its array's items): name -> (schema, type)."""
     if not isinstance(schema, dict):
         return {}
-    if _main_type(schema) == "array" and isinstance(schema.get("items"), dict):
+    if main_type(schema) == "array" and isinstance(schema.get("items"), dict):
         schema = schema["items"]
     props = dict(schema.get("properties") or {}) if isinstance(schema.get("properties"), dict) else {}
     for key in ("anyOf", "oneOf", "allOf"):
@@ -1085,7 +1071,7 @@ def _echo_fields(schema: dict[str, Any] | None) -> dict[str, tuple[dict[str, Any
                 props = {**branch["properties"], **props}
     out = {}
     for name, sub in props.items():
-        kind = _main_type(sub) if isinstance(sub, dict) else None
+        kind = main_type(sub) if isinstance(sub, dict) else None
         if kind in ("string", "integer", "number"):
             out[name] = (sub, kind)
     return out

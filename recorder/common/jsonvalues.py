@@ -1,0 +1,111 @@
+"""JSON values: their JSON Schema type, parsing bodies, and the typed reading of text (query and form values).
+
+One answer to "what type is this value", used by inference, drift, the single-exchange checker, replay, the
+stub and the Pact reader and writer alike: a JSON number is an `integer` when it has no fractional part, as
+JSON Schema says (`1.0` is an integer), as long as a double can tell (below 2**53 in magnitude; beyond that
+every double is whole, so it is a `number`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import orjson
+
+from recorder.common.http import is_json_media_type
+
+INTEGRAL_LIMIT = 2**53  # doubles at or beyond this magnitude have no fractional part to look at
+
+
+class _NotJson:
+    def __repr__(self) -> str:
+        return "NOT_JSON"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOT_JSON: Any = _NotJson()  # a body that is absent, truncated or not JSON (None is a JSON value: null)
+
+
+def is_integral(value: float) -> bool:
+    """True for a float that JSON Schema counts as an integer: `2.0` yes, `2.5`, `nan`, `1e300` no."""
+    return math.isfinite(value) and value.is_integer() and abs(value) < INTEGRAL_LIMIT
+
+
+def json_type(value: Any) -> str:
+    """The JSON Schema type of a parsed JSON value: `null`, `boolean`, `integer`, `number`, `string`,
+    `array` or `object` (`unknown` for anything else); `1.0` is an integer, `1.5` a number."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "boolean"
+    kind = type(value)
+    if kind is int:
+        return "integer"
+    if kind is float:
+        return "integer" if is_integral(value) else "number"
+    if kind is str:
+        return "string"
+    if kind is list:
+        return "array"
+    if kind is dict:
+        return "object"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "integer" if is_integral(value) else "number"
+    return "unknown"
+
+
+def type_accepts(types: set[str] | frozenset[str], observed: str) -> bool:
+    """Does a schema allowing `types` accept a value of JSON type `observed` (an integer is a number)?"""
+    return observed in types or (observed == "integer" and "number" in types)
+
+
+def loads_json(body: bytes | str) -> Any:
+    """Parse JSON fast (orjson); NaN, Infinity and integers beyond 64 bits fall back to the standard library."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
+def json_body(
+    body: bytes | str | None, content_type: str | None, truncated: bool | int = False, default: Any = NOT_JSON
+) -> Any:
+    """A body parsed as JSON, or `default` (`NOT_JSON`) when it is absent, truncated, of a non-JSON media type
+    or broken."""
+    if not body or truncated or not is_json_media_type(content_type):
+        return default
+    try:
+        return loads_json(body)
+    except (ValueError, RecursionError):
+        return default
+
+
+def typed_value(text: str) -> Any:
+    """Query and form values carry types in text: `"42"` -> 42, `"true"` -> True, `"1.5"` -> 1.5, `"x"` -> `"x"`.
+
+    Leading zeros (`"007"`) and very long digit strings stay text: they are codes, not numbers."""
+    if text.isdigit() and (len(text) == 1 or text[0] != "0") and len(text) < 16:
+        return int(text)
+    if text[:1] == "-" and text[1:].isdigit() and len(text) < 16:
+        return int(text)
+    if text in ("true", "false"):
+        return text == "true"
+    if text and (text[0].isdigit() or text[0] == "-") and text.count(".") == 1:
+        try:
+            value = float(text)
+            if math.isfinite(value):
+                return value
+        except ValueError:
+            pass
+    return text
+
+
+def typed_multidict(pairs: dict[str, list[str]]) -> dict[str, Any]:
+    """A query multi-dict as one JSON object: single values typed, repeated keys as arrays."""
+    return {k: typed_value(v[0]) if len(v) == 1 else [typed_value(x) for x in v] for k, v in pairs.items()}
