@@ -7,13 +7,13 @@ import json
 import pytest
 from support import running_proxy
 
-from recorder import store
 from recorder.demo.consumer import drive
 from recorder.demo.provider import ShopServer
 from recorder.judge.diff import bump, diff_contracts, version_bump
-from recorder.judge.runs import Window, run_diff, run_drift
+from recorder.judge.runs import run_diff, run_drift
 from recorder.learn.observed import ObservedOptions, observed_contract
 from recorder.model import Body, Contract, Operation, Parameter, Response
+from recorder.store import Window, open_store
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +27,12 @@ def traffic(tmp_path_factory):
         shop.set_version(2)
         with running_proxy(shop.url, folder / "v2.db", "--provider", "shop") as proxy:
             drive(proxy.url, 150, seed=3)
-    contract = observed_contract(store.connect(folder / "v1.db"), ObservedOptions()).contract
+    contract = observed_contract(open_store(folder / "v1.db"), ObservedOptions()).contract
     return folder, contract
 
 
 def _drift(folder, name, contract, **kw):
-    return run_drift(store.connect(folder / name), contract, contract_name="v1.yaml", db_name=name, **kw)
+    return run_drift(open_store(folder / name), contract, contract_name="v1.yaml", db_name=name, **kw)
 
 
 def test_conforming_traffic_has_no_breaking_findings(traffic):
@@ -64,14 +64,14 @@ def test_a_renamed_field_a_changed_type_and_a_new_enum_value_are_breaking(traffi
 def test_every_example_shows_its_finding(traffic):
     folder, contract = traffic
     report = _drift(folder, "v2.db", contract)
-    database = store.connect(folder / "v2.db")
+    database = open_store(folder / "v2.db")
     finding = next(
         f
         for f in report.findings
         if f.kind == "type-mismatch" and f.operation == "GET /api/v1/orders/{orderId}"
     )
     for exchange_id in finding.examples:
-        exchange = store.get_exchange(database, exchange_id)
+        exchange = database.exchange(exchange_id)
         assert exchange.method == "GET" and exchange.path.startswith("/api/v1/orders/")
         assert isinstance(json.loads(exchange.response_body)["total"], str)
 
@@ -145,7 +145,7 @@ def test_time_window_and_consumer_filters(traffic):
 
 def test_diff_classifies_changes_and_suggests_the_bump(traffic):
     folder, v1 = traffic
-    v2 = observed_contract(store.connect(folder / "v2.db"), ObservedOptions()).contract
+    v2 = observed_contract(open_store(folder / "v2.db"), ObservedOptions()).contract
     findings = diff_contracts(v1, v2)
     kinds = {(f.kind, f.operation, f.location): f.severity for f in findings}
     assert kinds[("field-removed", "GET /api/v1/users/{userId}", "response 200: /name")] == "breaking"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
 
 import jsonschema
 import pytest
@@ -17,10 +18,10 @@ from apis.fakeserver import FakeProvider
 from apis.oas import load_spec
 from support import ROOT, running_proxy
 
-from recorder import store
 from recorder.contracts.load import load_contract
 from recorder.judge.runs import run_drift
 from recorder.model import Contract
+from recorder.store import open_store
 
 SPECS = ROOT / "tests" / "apis" / "specs"
 
@@ -38,11 +39,12 @@ def _record(spec: dict, db, per_op: int = 8, seed: int = 5) -> None:
 def _second_opinion(db, contract: Contract) -> dict[str, int]:
     """Per operation: how many recorded JSON responses fail jsonschema validation against the contract."""
     rejected: dict[str, int] = {}
-    database = store.connect(db)
     from recorder.judge.drift import match_operations
     from recorder.learn.summaries import load_summaries
 
-    matched, _ = match_operations(contract, load_summaries(database, "api"))
+    with open_store(db) as store:
+        matched, _ = match_operations(contract, load_summaries(store, "api"))
+    database = sqlite3.connect(db)  # the second opinion reads the recorded file itself
     for op in contract.operations:
         shapes = [s.shape for s in matched[op.key]]
         if not shapes:
@@ -74,7 +76,7 @@ def test_conforming_traffic_yields_no_breaking_findings(tmp_path, name):
     db = tmp_path / "t.db"
     _record(spec, db)
     contract = load_contract(SPECS / f"{name}.yaml")
-    report = run_drift(store.connect(db), contract, contract_name=name, db_name="t.db")
+    report = run_drift(open_store(db), contract, contract_name=name, db_name="t.db")
     # the provider conforms: nothing breaking on its side (the consumers here also send deliberately invalid
     # requests to reach 400/422; those are request-side findings, judged separately below)
     breaking = [
@@ -135,7 +137,7 @@ def test_every_injected_breaking_change_is_found_and_agrees_with_jsonschema(tmp_
     db = tmp_path / "t.db"
     _record(mutated, db, per_op=12)
     contract = load_contract(SPECS / "petstore.yaml")
-    report = run_drift(store.connect(db), contract, contract_name="petstore", db_name="t.db")
+    report = run_drift(open_store(db), contract, contract_name="petstore", db_name="t.db")
     breaking = [f for f in report.findings if f.severity == "breaking"]
     kinds = {(f.kind, f.location.split(": ", 1)[-1]) for f in breaking}
     assert any(k == "field-missing" and loc.endswith("/name") for k, loc in kinds), kinds

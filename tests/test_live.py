@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 import time
 
 import httpx
@@ -107,8 +108,8 @@ def test_live_drift_leaves_the_evidence_as_folding_without_it(tmp_path):
 
     from recorder.contracts.load import load_contract
     from recorder.health.follower import LiveDrift
-    from recorder.learn.summaries import STATE_KEY, catch_up
-    from recorder.store.sqlite import connect
+    from recorder.learn.summaries import catch_up
+    from recorder.store import open_store
 
     recorded = tmp_path / "recorded.db"
     with ShopServer(version=1) as shop:
@@ -126,16 +127,14 @@ def test_live_drift_leaves_the_evidence_as_folding_without_it(tmp_path):
     for live in (False, True):
         copy = tmp_path / f"copy-{live}.db"
         shutil.copy(recorded, copy)
-        db = connect(copy)
-        db.execute("DELETE FROM summaries")
-        db.execute("DELETE FROM meta WHERE key = ?", [STATE_KEY])
-        db.conn.commit()
-        drift = LiveDrift(load_contract(str(contract)), logged.append)
-        assert catch_up(db, batch=25, on_batch=drift.batch if live else None) == 120
-        stored[live] = db.execute(
-            "SELECT provider, method, shape, count, data FROM summaries ORDER BY 1, 2, 3"
-        ).fetchall()
-        db.close()
+        with open_store(copy) as store:
+            store.reset_summaries()
+            drift = LiveDrift(load_contract(str(contract)), logged.append)
+            assert catch_up(store, batch=25, on_batch=drift.batch if live else None) == 120
+        with sqlite3.connect(copy) as db:  # what is stored, read from the file itself
+            stored[live] = db.execute(
+                "SELECT provider, method, shape, count, data FROM summaries ORDER BY 1, 2, 3"
+            ).fetchall()
     assert any("type-mismatch GET /api/v1/orders/{orderId}" in line for line in logged)
     assert drift.counts["breaking"] > 0
     assert stored[True] == stored[False] and len(stored[True]) >= 3

@@ -15,7 +15,6 @@ import json
 import os
 import pickle
 import select
-import sqlite3
 import struct
 import sys
 import threading
@@ -29,10 +28,12 @@ from urllib.parse import parse_qsl, urlsplit
 from recorder.capture.decode import DecodeError, decode_body
 from recorder.common.http import header
 from recorder.common.redact import Redactor
+from recorder.common.routes import Routes
 from recorder.config import RedactionSettings
 from recorder.errors import RecorderError
 from recorder.learn.paths import path_shape
-from recorder.store.sqlite import connect, insert_rows, rows_json, start_session, update_session
+from recorder.model import Operation
+from recorder.store import COLUMN, Store, StoreUnavailable, open_store, rows_json
 
 DEFAULT_MAX_BODY = 1 << 20
 FRAME_HEADER = struct.Struct(">I")
@@ -228,20 +229,18 @@ class StoreWriter:
         self.counters = Counters()
         self._emit = emit or (lambda event: None)
         self._operations: Any = None  # per-operation counts and latencies, when metrics are served
-        self._checker: Any = None
+        self._routes: Routes[Operation] | None = None
         self._last_stats = 0.0
-        self._db = None
-        self._inode: int | None = None
+        self._store: Store | None = None
         self._burst_logged_at = 0.0
         self._open()
 
     def _open(self) -> None:
         try:
-            self._db = connect(self.db_path, create=True)
-            self._inode = os.stat(self.db_path).st_ino
-            start_session(self._db, self.session)
-        except (RecorderError, sqlite3.Error, OSError) as exc:
-            self._db = None
+            self._store = open_store(self.db_path, create=True)
+            self._store.start_session(self.session)
+        except (RecorderError, OSError) as exc:
+            self._close()
             self._fail(str(exc), 0)
 
     def write(self, records: Sequence[RawRecord]) -> None:
@@ -254,24 +253,20 @@ class StoreWriter:
             self._fail(message, 1)
         if not rows:
             return
-        if self._db is None or self._vanished():
+        if self._store is None or self._store.replaced():
             self._reopen()
-        if self._db is None:
+        if self._store is None:
             self._fail(self.counters.last_error or "database unavailable", len(rows))
             return
         try:
-            with self._db.atomic():
-                written = insert_rows(self._db, rows)
-                pending = self.counters.as_dict()
-                pending["recorded"] += written
-                update_session(self._db, self.session["id"], pending)
+            written = self._store.write_batch(rows, self.session["id"], self.counters.as_dict())
             # counted only once committed: a failed commit is a drop, never both
             self.counters.recorded += written
             self.counters.duplicates += len(rows) - written
             if self._operations is not None:
                 self._track(rows)
-        except sqlite3.Error as exc:
-            self._fail(f"cannot write to {self.db_path}: {exc}", len(rows))
+        except StoreUnavailable as exc:
+            self._fail(str(exc), len(rows))
             self._close()
 
     def track_operations(self, contract: str | None) -> None:
@@ -281,16 +276,16 @@ class StoreWriter:
         self._operations = OperationStats()
         if contract:
             from recorder.contracts.load import load_contract
-            from recorder.judge.exchange import Checker
 
-            self._checker = Checker(load_contract(contract))
+            self._routes = Routes(load_contract(contract).operations)
 
     def _track(self, rows: list[tuple[Any, ...]]) -> None:
         for row in rows:
-            method, path, status, duration, shape = row[5], row[9], row[17], row[2], row[-1]
+            method, path, status = row[COLUMN["method"]], row[COLUMN["path"]], row[COLUMN["status"]]
+            duration, shape = row[COLUMN["duration_ms"]], row[COLUMN["shape"]]
             key = f"{method} {shape}"
-            if self._checker is not None:
-                found = self._checker.match(method, path)
+            if self._routes is not None:
+                found = self._routes.match(method, path)
                 if found is not None:
                     key = found[0].key
             self._operations.add(key, status, duration)
@@ -311,23 +306,14 @@ class StoreWriter:
             event.update(self._operations.snapshot())
         self._emit(event)
 
-    def _vanished(self) -> bool:
-        try:
-            return os.stat(self.db_path).st_ino != self._inode
-        except OSError:
-            return True
-
     def _reopen(self) -> None:
         self._close()
         self._open()
 
     def _close(self) -> None:
-        if self._db is not None:
-            try:
-                self._db.close()
-            except sqlite3.Error:
-                pass
-        self._db = None
+        if self._store is not None:
+            self._store.close()
+        self._store = None
 
     def _fail(self, message: str, lost: int) -> None:
         now = time.time()
@@ -342,12 +328,12 @@ class StoreWriter:
     def close(self) -> dict[str, Any]:
         """Store the final counters and close; returns them."""
         summary = {**self.counters.as_dict(), "ended": time.time()}
-        if self._db is None or self._vanished():
+        if self._store is None or self._store.replaced():
             self._reopen()
-        if self._db is not None:
+        if self._store is not None:
             try:
-                update_session(self._db, self.session["id"], summary)
-            except sqlite3.Error:
+                self._store.update_session(self.session["id"], summary)
+            except StoreUnavailable:
                 pass
         self._close()
         return summary

@@ -16,11 +16,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from recorder import __version__, store
+from recorder import __version__
 from recorder.common.times import iso
 from recorder.config import load_settings
 from recorder.errors import RecorderError
 from recorder.learn.observed import ObservedOptions, observed_contract
+from recorder.store import Store, open_store
 
 app = typer.Typer(
     name="recorder",
@@ -45,8 +46,8 @@ def _time(ts: float | None) -> str:
     return iso(ts) or "-"
 
 
-def _open(db: Path):
-    return store.connect(db)
+def _open(db: Path) -> Store:
+    return open_store(db)
 
 
 def _print_version(value: bool) -> None:
@@ -254,7 +255,7 @@ def stats(
 ) -> None:
     """Counts: exchanges by consumer, status and provider; drops and store errors; time range; deprecation candidates."""
     database = _open(db)
-    data = store.stats(database)
+    data = database.stats()
     data["deprecation_candidates"] = _deprecations(database, idle)
     if as_json:
         out.print_json(json.dumps(data, sort_keys=True))
@@ -319,7 +320,7 @@ def endpoints(
     """Observed operations (method + path template) with exchange counts and status codes."""
     database = _open(db)
     if raw:
-        rows = [(r["method"], r["path"], r["count"], r["statuses"]) for r in store.endpoints(database)]
+        rows = [(r["method"], r["path"], r["count"], r["statuses"]) for r in database.endpoints()]
     else:
         contract = observed_contract(database, _options(config, provider)).contract
         rows = [
@@ -344,7 +345,7 @@ def show(
 ) -> None:
     """Print one recorded exchange (as stored: redacted)."""
     database = _open(db)
-    ex = store.get_exchange(database, exchange_id)
+    ex = database.exchange(exchange_id)
     if ex is None:
         raise RecorderError(f"no exchange {exchange_id} in {db}.")
     data = ex.model_dump(mode="json", exclude={"request_body", "response_body"})
@@ -610,7 +611,8 @@ def drift(
     """Compare recorded traffic with a contract: undocumented or changed operations, fields, types, statuses."""
     from recorder.common.times import parse_time
     from recorder.contracts.load import load_contract
-    from recorder.judge.runs import Window, run_drift
+    from recorder.judge.runs import run_drift
+    from recorder.store import Window
 
     _report_format(fmt, output)
     _check_choice(fail_on, ("breaking", "warning", "any", "never"), "--fail-on")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import sqlite_utils
-
 from recorder.common.jsonvalues import json_body
 from recorder.contracts import jsonschema as jsonschema_format
 from recorder.contracts import openapi as openapi_format
@@ -14,6 +12,7 @@ from recorder.contracts import pact as pact_format
 from recorder.errors import RecorderError
 from recorder.learn.observed import Observed, ObservedOptions, observed_contract
 from recorder.model import Contract
+from recorder.store import Store
 
 
 def write_text(path: Path, text: str) -> None:
@@ -25,7 +24,7 @@ def write_text(path: Path, text: str) -> None:
         raise RecorderError(f"cannot write {path}: {exc.strerror}.") from None
 
 
-def resolve(db: sqlite_utils.Database, options: ObservedOptions, snapshot: str | None = None) -> Observed:
+def resolve(store: Store, options: ObservedOptions, snapshot: str | None = None) -> Observed:
     """The contract to export: a stored snapshot (`--version`), else the current observed contract, versioned
     as the latest snapshot when nothing changed since, or as the next version with `-draft`."""
     from recorder.health.history import by_version, current_version
@@ -33,15 +32,15 @@ def resolve(db: sqlite_utils.Database, options: ObservedOptions, snapshot: str |
     from recorder.learn.summaries import catch_up
 
     if snapshot is not None:
-        catch_up(db)
-        return by_version(db, pick_provider(db, options.provider), snapshot).observed
-    observed = observed_contract(db, options)
-    version = current_version(db, observed)
+        catch_up(store)
+        return by_version(store, pick_provider(store, options.provider), snapshot).observed
+    observed = observed_contract(store, options)
+    version = current_version(store, observed)
     return Observed(observed.contract.model_copy(update={"version": version}), observed.shapes)
 
 
 def export_openapi(
-    db: sqlite_utils.Database,
+    store: Store,
     out: Path,
     options: ObservedOptions,
     *,
@@ -52,7 +51,7 @@ def export_openapi(
     """Write the observed contract (or a snapshot) as OpenAPI (YAML or JSON by extension)."""
     if out.suffix.lower() not in (".yaml", ".yml", ".json"):
         raise RecorderError(f"{out}: the OpenAPI file must end in .yaml, .yml or .json.")
-    contract = resolve(db, options, snapshot).contract
+    contract = resolve(store, options, snapshot).contract
     doc = openapi_format.to_openapi(
         contract, version=version, evidence=options.thresholds.evidence, examples=examples
     )
@@ -61,7 +60,7 @@ def export_openapi(
 
 
 def export_pacts(
-    db: sqlite_utils.Database,
+    store: Store,
     out_dir: Path,
     options: ObservedOptions,
     *,
@@ -70,7 +69,7 @@ def export_pacts(
     snapshot: str | None = None,
 ) -> dict[str, Path]:
     """Write one pact per consumer (of the chosen provider); returns consumer -> file."""
-    observed = resolve(db, options, snapshot)
+    observed = resolve(store, options, snapshot)
     contract = observed.contract
     consumers = sorted(
         {
@@ -81,7 +80,7 @@ def export_pacts(
         }
     )
     if not consumers:
-        consumers = sorted(_consumers(db, contract.provider or ""))
+        consumers = store.consumers(contract.provider or "")
     if consumer is not None:
         if consumer not in consumers:
             raise RecorderError(
@@ -90,7 +89,7 @@ def export_pacts(
         consumers = [consumer]
     written = {}
     for name in consumers:
-        examples = consumer_examples(db, observed, name)
+        examples = consumer_examples(store, observed, name)
         pact = pact_format.to_pact(contract, name, examples, version=version)
         if not pact["interactions"]:
             continue
@@ -100,17 +99,8 @@ def export_pacts(
     return written
 
 
-def _consumers(db: sqlite_utils.Database, provider: str) -> list[str]:
-    return [
-        r[0]
-        for r in db.execute(
-            "SELECT DISTINCT consumer FROM exchanges WHERE provider = ?", [provider]
-        ).fetchall()
-    ]
-
-
 def consumer_examples(
-    db: sqlite_utils.Database, observed: Observed, consumer: str
+    store: Store, observed: Observed, consumer: str
 ) -> dict[tuple[str, str, str], pact_format.Example]:
     """Per (method, template, status): the consumer's own most recent exchange, as a pact example."""
     contract = observed.contract
@@ -119,40 +109,37 @@ def consumer_examples(
         shapes = observed.shapes.get((op.method, op.path), ())
         if not shapes:
             continue
-        marks = ",".join("?" for _ in shapes)
         for resp in op.responses:
             if not resp.status.isdigit():
                 continue
-            row = db.execute(
-                f"SELECT path, query, request_headers, request_body, request_content_type, status, response_headers,"
-                f" response_body, response_content_type, request_truncated, response_truncated FROM exchanges"
-                f" WHERE provider = ? AND method = ? AND shape IN ({marks}) AND status = ? AND consumer = ?"
-                f" ORDER BY length(response_body) DESC, id LIMIT 1",
-                [contract.provider, op.method.upper(), *shapes, int(resp.status), consumer],
-            ).fetchone()
+            row = store.pact_example(contract.provider or "", op.method, shapes, int(resp.status), consumer)
             if row is None:
                 continue
-            if "<redacted:" in (row[0] or "") or "<redacted:" in (row[1] or ""):
+            if "<redacted:" in (row["path"] or "") or "<redacted:" in (row["query"] or ""):
                 continue  # never replay a redacted secret
             out[(op.method, op.path, resp.status)] = pact_format.Example(
-                path=row[0],
-                query=json.loads(row[1]) if row[1] else {},
-                request_headers=dict(json.loads(row[2] or "[]")),
-                request_body=json_body(row[3], row[4], row[9], default=None),
-                request_content_type=row[4],
-                status=row[5],
-                response_headers=dict(json.loads(row[6] or "[]")),
-                response_body=json_body(row[7], row[8], row[10], default=None),
-                response_content_type=row[8],
+                path=row["path"],
+                query=json.loads(row["query"]) if row["query"] else {},
+                request_headers=dict(json.loads(row["request_headers"] or "[]")),
+                request_body=json_body(
+                    row["request_body"], row["request_content_type"], row["request_truncated"], None
+                ),
+                request_content_type=row["request_content_type"],
+                status=row["status"],
+                response_headers=dict(json.loads(row["response_headers"] or "[]")),
+                response_body=json_body(
+                    row["response_body"], row["response_content_type"], row["response_truncated"], None
+                ),
+                response_content_type=row["response_content_type"],
             )
     return out
 
 
 def export_jsonschema(
-    db: sqlite_utils.Database, out_dir: Path, options: ObservedOptions, snapshot: str | None = None
+    store: Store, out_dir: Path, options: ObservedOptions, snapshot: str | None = None
 ) -> dict[str, Path]:
     """Write one JSON Schema per operation body; returns file name -> path."""
-    contract = resolve(db, options, snapshot).contract
+    contract = resolve(store, options, snapshot).contract
     written = {}
     for name, schema in jsonschema_format.schema_files(
         contract, evidence=options.thresholds.evidence

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recorder import store
 from recorder.capture.proxy import ProxyConfig, RecordingProxy
 from recorder.config import Settings
 from recorder.contracts.export import export_jsonschema, export_openapi, export_pacts, write_text
 from recorder.demo.consumer import drive
 from recorder.demo.provider import ShopServer
-from recorder.judge.runs import Window, run_drift
+from recorder.judge.runs import run_drift
 from recorder.learn.observed import ObservedOptions
+from recorder.store import Window, open_store
 
 Say = Callable[[str], None]
 
@@ -64,7 +64,7 @@ def _replay_step(db: Path, target: str, contract: Any, before: float) -> str:
     options = ReplayOptions(
         target=target, sample=2, until=before, headers={"Authorization": f"Bearer {TOKEN}"}, rate=200.0
     )
-    database = store.connect(db)
+    database = open_store(db)
     try:
         result = replay(database, "shop", contract, options)
     finally:
@@ -96,7 +96,7 @@ def run_demo(out: Path, say: Say, requests: int = 300) -> DemoResult:
             f"(dropped {counters.get('dropped', 0)}; statuses {dict(sorted(statuses.items()))})"
         )
 
-        database = store.connect(db)
+        database = open_store(db)
         options = ObservedOptions.from_settings(Settings(), provider="shop", version="1.0.0")
         contract = export_openapi(database, out / "openapi.yaml", options)
         files["openapi"] = out / "openapi.yaml"
@@ -125,7 +125,7 @@ def run_demo(out: Path, say: Say, requests: int = 300) -> DemoResult:
 
     documented = load_contract(files["openapi"])
     report = run_drift(
-        store.connect(db),
+        open_store(db),
         documented,
         contract_name=str(files["openapi"]),
         db_name=str(db),
@@ -145,9 +145,9 @@ def run_demo(out: Path, say: Say, requests: int = 300) -> DemoResult:
         if finding.severity == "breaking":
             say(f"     {finding.operation:<38} {finding.location:<28} {finding.message} ({finding.count}x)")
     say(verdict)
-    database = store.connect(db)
+    database = open_store(db)
     try:
-        stats = store.stats(database)
+        stats = database.stats()
     finally:
         database.close()
     return DemoResult(

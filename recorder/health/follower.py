@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import signal
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +22,7 @@ from recorder.config import RetentionSettings
 from recorder.errors import RecorderError
 from recorder.learn.summaries import OperationSummary, catch_up
 from recorder.model import Contract, Finding
-from recorder.store.sqlite import connect
+from recorder.store import open_store
 
 
 class LiveDrift:
@@ -71,16 +70,16 @@ def run(
     stop: Callable[[], bool],
 ) -> None:
     """The follower loop: until `stop()`, then one last round."""
-    db = None
+    store = None
     live = LiveDrift(contract, log) if contract is not None else None
     last_prune = time.monotonic()
     folded = 0
     while True:
         stopping = stop()
         try:
-            if db is None:
-                db = connect(db_path, create=True)
-            folded += catch_up(db, on_batch=live.batch if live else None)
+            if store is None:
+                store = open_store(db_path, create=True)
+            folded += catch_up(store, on_batch=live.batch if live else None)
             if (
                 retention is not None
                 and retention.enabled
@@ -88,12 +87,12 @@ def run(
             ):
                 from recorder.health.retention import prune
 
-                prune(db, retention)
+                prune(store, retention)
                 last_prune = time.monotonic()
-        except (sqlite3.Error, RecorderError, OSError):
-            if db is not None:
-                db.close()
-            db = None  # the store is failing or gone: the proxy reports that; try again next round
+        except (RecorderError, OSError):  # StoreUnavailable is a RecorderError
+            if store is not None:
+                store.close()
+            store = None  # the store is failing or gone: the proxy reports that; try again next round
         emit({"event": "stats", "summarised": folded, "findings": live.counts if live else {}})
         if stopping:
             return

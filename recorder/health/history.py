@@ -10,13 +10,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from recorder.common.times import iso
 from recorder.errors import RecorderError
 from recorder.judge.diff import bump, diff_contracts, version_bump
 from recorder.learn.observed import Observed, ObservedOptions, observed_contract
 from recorder.model import Contract, Snapshot
+from recorder.store import Store
 
 FIRST_VERSION = "1.0.0"
 DRAFT_VERSION = "0.1.0"
@@ -50,27 +49,27 @@ def _row_to_snapshot(row: dict[str, Any]) -> StoredSnapshot:
     return StoredSnapshot(meta, contract, shapes)
 
 
-def snapshots(db: sqlite_utils.Database, provider: str) -> list[StoredSnapshot]:
+def snapshots(store: Store, provider: str) -> list[StoredSnapshot]:
     """All snapshots of a provider, oldest first."""
-    rows = db.query("SELECT * FROM snapshots WHERE provider = ? ORDER BY id", [provider])
-    return [_row_to_snapshot(r) for r in rows]
+    return [_row_to_snapshot(r) for r in store.snapshot_rows(provider)]
 
 
-def latest(db: sqlite_utils.Database, provider: str) -> StoredSnapshot | None:
+def latest(store: Store, provider: str) -> StoredSnapshot | None:
     """The newest snapshot of a provider, if any."""
-    rows = list(db.query("SELECT * FROM snapshots WHERE provider = ? ORDER BY id DESC LIMIT 1", [provider]))
-    return _row_to_snapshot(rows[0]) if rows else None
+    row = store.snapshot_row(provider)
+    return _row_to_snapshot(row) if row else None
 
 
-def by_version(db: sqlite_utils.Database, provider: str, version: str) -> StoredSnapshot:
+def by_version(store: Store, provider: str, version: str) -> StoredSnapshot:
     """The snapshot of this version; a clear error listing the known versions otherwise."""
-    rows = list(db.query("SELECT * FROM snapshots WHERE provider = ? AND version = ?", [provider, version]))
-    if not rows:
+    row = store.snapshot_row(provider, version)
+    if row is None:
         known = (
-            ", ".join(s.meta.version for s in snapshots(db, provider)) or "none yet (see 'recorder snapshot')"
+            ", ".join(s.meta.version for s in snapshots(store, provider))
+            or "none yet (see 'recorder snapshot')"
         )
         raise RecorderError(f"no snapshot {version!r} of {provider} (versions: {known}).")
-    return _row_to_snapshot(rows[0])
+    return _row_to_snapshot(row)
 
 
 def _stripped(contract: Contract) -> str:
@@ -118,9 +117,9 @@ def _evidence(contract: Contract) -> str:
     return json.dumps(contract.model_dump(mode="json", by_alias=True, exclude={"version"}), sort_keys=True)
 
 
-def current_version(db: sqlite_utils.Database, observed: Observed) -> str:
+def current_version(store: Store, observed: Observed) -> str:
     """The version to print on a fresh export: the latest snapshot's if nothing changed, else `<next>-draft`."""
-    prev = latest(db, observed.contract.provider or "")
+    prev = latest(store, observed.contract.provider or "")
     if prev is None:
         return DRAFT_VERSION
     change = pending_change(prev, observed.contract)
@@ -128,12 +127,12 @@ def current_version(db: sqlite_utils.Database, observed: Observed) -> str:
 
 
 def take_snapshot(
-    db: sqlite_utils.Database, options: ObservedOptions, version: str | None = None
+    store: Store, options: ObservedOptions, version: str | None = None
 ) -> tuple[Snapshot, bool]:
     """Store the current observed contract as a new version (unless nothing changed); returns (snapshot, stored)."""
-    observed = observed_contract(db, options)
+    observed = observed_contract(store, options)
     provider = observed.contract.provider or ""
-    prev = latest(db, provider)
+    prev = latest(store, provider)
     change = pending_change(prev, observed.contract)
     if change.level == "none" and version is None:
         assert prev is not None
@@ -145,24 +144,18 @@ def take_snapshot(
         "contract": contract.model_dump(mode="json", by_alias=True),
         "shapes": [[m, p, list(s)] for (m, p), s in sorted(observed.shapes.items())],
     }
-    try:
-        with db.atomic():
-            db.execute(
-                "INSERT INTO snapshots (provider, version, created_at, bump, reasons, operations, exchanges, contract)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    provider,
-                    new_version,
-                    time.time(),
-                    change.level,
-                    json.dumps(list(change.reasons)),
-                    len(contract.operations),
-                    exchanges,
-                    json.dumps(payload, separators=(",", ":")),
-                ],
-            )
-    except Exception as exc:  # sqlite3.IntegrityError: the version exists
-        if "UNIQUE" in str(exc):
-            raise RecorderError(f"a snapshot {new_version!r} of {provider} already exists.") from None
-        raise
-    return by_version(db, provider, new_version).meta, True
+    stored = store.add_snapshot(
+        {
+            "provider": provider,
+            "version": new_version,
+            "created_at": time.time(),
+            "bump": change.level,
+            "reasons": json.dumps(list(change.reasons)),
+            "operations": len(contract.operations),
+            "exchanges": exchanges,
+            "contract": json.dumps(payload, separators=(",", ":")),
+        }
+    )
+    if not stored:
+        raise RecorderError(f"a snapshot {new_version!r} of {provider} already exists.")
+    return by_version(store, provider, new_version).meta, True

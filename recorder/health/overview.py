@@ -7,18 +7,14 @@ import math
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
 
-import sqlite_utils
-
-from recorder import store
 from recorder.common.times import DAY, iso, parse_duration  # noqa: F401 (parse_duration: part of this module's API)
 from recorder.judge.drift import compare, match_operations
-from recorder.judge.runs import Window, _group_unmatched, observed_summaries
+from recorder.judge.runs import _group_unmatched, observed_summaries
 from recorder.learn.infer import subschemas
 from recorder.learn.summaries import OperationSummary, summarize_exchanges
-from recorder.model import Contract, DeprecationCandidate, FindingsPoint, Health, OperationHealth
-from recorder.store.sqlite import exchange_from_row
+from recorder.model import Contract, DeprecationCandidate, Exchange, FindingsPoint, Health, OperationHealth
+from recorder.store import Store, Window
 
 
 def _merge(members: list[OperationSummary], method: str, path: str) -> OperationSummary:
@@ -156,7 +152,7 @@ def _coverage(summary: OperationSummary) -> tuple[int, int]:
 
 
 def build_health(
-    db: sqlite_utils.Database,
+    store: Store,
     provider: str,
     *,
     reference: Contract | None,
@@ -170,7 +166,7 @@ def build_health(
     from recorder.health.history import snapshots
 
     now = now if now is not None else time.time()
-    summaries = observed_summaries(db, provider, Window())
+    summaries = observed_summaries(store, provider, Window())
     groups = grouped_summaries(reference, summaries)
     findings = compare(reference, summaries).findings if reference is not None else []
     by_op: dict[str, dict[str, int]] = defaultdict(lambda: {"breaking": 0, "warning": 0, "info": 0})
@@ -211,8 +207,8 @@ def build_health(
             )
         )
     operations.sort(key=lambda o: (-o.risk, o.operation))
-    stats = store.stats(db)
-    size = db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
+    stats = store.stats()
+    size = store.size_bytes()
     return Health(
         title=f"Contract health of {provider}",
         generated_at=iso(now) or "",
@@ -230,32 +226,30 @@ def build_health(
             "database_bytes": size,
         },
         operations=tuple(operations),
-        snapshots=tuple(s.meta for s in snapshots(db, provider)),
+        snapshots=tuple(s.meta for s in snapshots(store, provider)),
         deprecations=tuple(deprecation_candidates(groups, idle, all_consumers)),
-        findings_over_time=tuple(_daily_findings(db, provider, reference, days, now)),
+        findings_over_time=tuple(_daily_findings(store, provider, reference, days, now)),
         findings=tuple(findings),
     )
 
 
 def _daily_findings(
-    db: sqlite_utils.Database, provider: str, reference: Contract | None, days: int, now: float
+    store: Store, provider: str, reference: Contract | None, days: int, now: float
 ) -> list[FindingsPoint]:
     """Drift of each recent day's traffic (still stored) against the reference contract."""
     if reference is None:
         return []
     start = (now // DAY - days + 1) * DAY
     points = []
-    rows_by_day: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in db.query(
-        "SELECT * FROM exchanges WHERE provider = ? AND started >= ? ORDER BY id", [provider, start]
-    ):
-        rows_by_day[int(row["started"] // DAY)].append(row)
-    for day in sorted(rows_by_day):
-        summaries = list(summarize_exchanges(exchange_from_row(r) for r in rows_by_day[day]).values())
+    by_day: dict[int, list[Exchange]] = defaultdict(list)
+    for exchange in store.exchanges(provider, Window(since=start)):
+        by_day[int(exchange.started // DAY)].append(exchange)
+    for day in sorted(by_day):
+        summaries = list(summarize_exchanges(by_day[day]).values())
         counts = {"breaking": 0, "warning": 0, "info": 0}
         for f in compare(reference, summaries).findings:
             if f.kind != "operation-unobserved":
                 counts[f.severity] += 1
         label = datetime.fromtimestamp(day * DAY, UTC).strftime("%Y-%m-%d")
-        points.append(FindingsPoint(day=label, exchanges=len(rows_by_day[day]), **counts))
+        points.append(FindingsPoint(day=label, exchanges=len(by_day[day]), **counts))
     return points

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
-from recorder.common.jsonvalues import json_body
-from recorder.common.times import iso, now_iso
+from recorder.common.http import lower_headers
+from recorder.common.jsonvalues import json_body, typed_multidict
+from recorder.common.times import now_iso
 from recorder.errors import RecorderError
 from recorder.judge.drift import ExampleRow, ExampleSource, compare
 from recorder.learn.infer import subschemas
@@ -23,48 +21,18 @@ from recorder.learn.summaries import (
     load_summaries,
     providers,
     summarize_exchanges,
-    typed_multidict,
 )
 from recorder.model import Contract, FieldPresence, OperationTraffic, Report
-from recorder.store.sqlite import exchange_from_row
+from recorder.store import Store, Window
 
 SCAN_LIMIT = 2000
-
-
-@dataclass(frozen=True)
-class Window:
-    """Which traffic to judge: a time range (epoch seconds) and one consumer, or all."""
-
-    since: float | None = None
-    until: float | None = None
-    consumer: str | None = None
-
-    @property
-    def is_all(self) -> bool:
-        return self.since is None and self.until is None and self.consumer is None
-
-    def sql(self) -> tuple[str, list[Any]]:
-        clauses, params = [], []
-        if self.since is not None:
-            clauses.append("started >= ?")
-            params.append(self.since)
-        if self.until is not None:
-            clauses.append("started < ?")
-            params.append(self.until)
-        if self.consumer is not None:
-            clauses.append("consumer = ?")
-            params.append(self.consumer)
-        return (" AND ".join(clauses), params)
-
-    def describe(self) -> dict[str, str | None]:
-        return {"since": iso(self.since), "until": iso(self.until), "consumer": self.consumer}
 
 
 class DatabaseExamples(ExampleSource):
     """Example exchanges from the store: newest first, at most `SCAN_LIMIT` per question, bodies parsed once."""
 
-    def __init__(self, db: sqlite_utils.Database, provider: str, window: Window) -> None:
-        self.db = db
+    def __init__(self, store: Store, provider: str, window: Window) -> None:
+        self.store = store
         self.provider = provider
         self.window = window
         self._cache: dict[tuple[str, tuple[str, ...], str | None], list[ExampleRow]] = {}
@@ -76,47 +44,29 @@ class DatabaseExamples(ExampleSource):
         return self._cache[key]
 
     def _load(self, method: str, shapes: tuple[str, ...], status: str | None) -> list[ExampleRow]:
-        if not shapes:
-            return []
-        where, params = self.window.sql()
-        marks = ",".join("?" for _ in shapes)
-        sql = (
-            "SELECT id, started, consumer, request_body, request_content_type, request_truncated, response_body,"
-            " response_content_type, response_truncated, query, request_headers, status FROM exchanges"
-            f" WHERE provider = ? AND method = ? AND shape IN ({marks})"
-        )
-        args: list[Any] = [self.provider, method.upper(), *shapes]
-        if status is not None and status.isdigit():
-            sql += " AND status = ?"
-            args.append(int(status))
-        if where:
-            sql += f" AND {where}"
-            args += params
-        sql += " ORDER BY id DESC LIMIT ?"
-        args.append(SCAN_LIMIT)
-        rows = []
-        for r in self.db.execute(sql, args).fetchall():
-            rows.append(
-                ExampleRow(
-                    id=r[0],
-                    started=r[1],
-                    consumer=r[2] or "",
-                    request=json_body(r[3], r[4], r[5], default=None),
-                    response=json_body(r[6], r[7], r[8], default=None),
-                    query=typed_multidict(json.loads(r[9])) if r[9] else {},
-                    headers={k.lower(): v for k, v in json.loads(r[10] or "[]")},
-                    status=r[11],
-                )
+        code = int(status) if status is not None and status.isdigit() else None
+        rows = self.store.example_rows(self.provider, method, shapes, code, self.window, SCAN_LIMIT)
+        return [
+            ExampleRow(
+                id=r["id"],
+                started=r["started"],
+                consumer=r["consumer"] or "",
+                request=json_body(r["request_body"], r["request_content_type"], r["request_truncated"], None),
+                response=json_body(
+                    r["response_body"], r["response_content_type"], r["response_truncated"], None
+                ),
+                query=typed_multidict(json.loads(r["query"])) if r["query"] else {},
+                headers=lower_headers(json.loads(r["request_headers"] or "[]")),
+                status=r["status"],
             )
-        return rows
+            for r in rows
+        ]
 
 
-def choose_provider(db: sqlite_utils.Database, contract: Contract | None, provider: str | None) -> str:
+def choose_provider(store: Store, contract: Contract | None, provider: str | None) -> str:
     """The recorded provider to judge: the one asked for, the only one, or the one the contract names."""
-    catch_up(db)  # summaries know every provider ever recorded, also after retention (and cheaply)
-    names = providers(db) or sorted(
-        r[0] for r in db.execute("SELECT DISTINCT provider FROM exchanges").fetchall()
-    )
+    catch_up(store)  # summaries know every provider ever recorded, also after retention (and cheaply)
+    names = providers(store) or store.exchange_providers()
     if provider is not None:
         if provider not in names:
             raise RecorderError(
@@ -134,16 +84,12 @@ def choose_provider(db: sqlite_utils.Database, contract: Contract | None, provid
     )
 
 
-def observed_summaries(db: sqlite_utils.Database, provider: str, window: Window) -> list[OperationSummary]:
+def observed_summaries(store: Store, provider: str, window: Window) -> list[OperationSummary]:
     """Stored summaries for all traffic; summaries built on the fly for a window."""
     if window.is_all:
-        catch_up(db)
-        return load_summaries(db, provider)
-    where, params = window.sql()
-    rows = db.query(
-        f"SELECT * FROM exchanges WHERE provider = ? AND {where} ORDER BY id", [provider, *params]
-    )
-    return list(summarize_exchanges(exchange_from_row(r) for r in rows).values())
+        catch_up(store)
+        return load_summaries(store, provider)
+    return list(summarize_exchanges(store.exchanges(provider, window)).values())
 
 
 def _group_unmatched(summaries: list[OperationSummary]) -> dict[str, list[OperationSummary]]:
@@ -159,7 +105,7 @@ def _group_unmatched(summaries: list[OperationSummary]) -> dict[str, list[Operat
 
 
 def run_drift(
-    db: sqlite_utils.Database,
+    store: Store,
     contract: Contract,
     *,
     contract_name: str,
@@ -171,10 +117,10 @@ def run_drift(
     """Compare the traffic recorded for a provider with a documented contract."""
     if window.consumer is None and contract.consumer:
         window = Window(window.since, window.until, contract.consumer)  # a pact speaks for one consumer
-    name = choose_provider(db, contract, provider)
-    summaries = observed_summaries(db, name, window)
+    name = choose_provider(store, contract, provider)
+    summaries = observed_summaries(store, name, window)
     result = compare(
-        contract, summaries, DatabaseExamples(db, name, window), undocumented_templates=_group_unmatched
+        contract, summaries, DatabaseExamples(store, name, window), undocumented_templates=_group_unmatched
     )
     findings = result.findings
     if contract.consumer:  # a pact: it ignores fields it does not mention
@@ -285,7 +231,7 @@ def run_diff(
 
 
 def run_versions(
-    db: sqlite_utils.Database,
+    store: Store,
     contracts: list[tuple[str, Contract]],
     *,
     db_name: str,
@@ -299,15 +245,13 @@ def run_versions(
     finding per consumer saying which versions its traffic conforms to (no breaking findings)."""
     from recorder.model import Finding
 
-    name = choose_provider(db, contracts[-1][1], provider)
-    where, params = window.sql()
-    sql = "SELECT DISTINCT consumer FROM exchanges WHERE provider = ?" + (f" AND {where}" if where else "")
-    consumers = sorted(r[0] for r in db.execute(sql, [name, *params]).fetchall())
+    name = choose_provider(store, contracts[-1][1], provider)
+    consumers = store.consumers(name, window)
     extra = []
     notes = []
     for consumer in consumers:
         scoped = Window(window.since, window.until, consumer)
-        summaries = observed_summaries(db, name, scoped)
+        summaries = observed_summaries(store, name, scoped)
         verdicts = []
         for label, contract in contracts:
             result = compare(contract, summaries)
@@ -335,7 +279,13 @@ def run_versions(
         )
     label, current = contracts[-1]
     report = run_drift(
-        db, current, contract_name=label, db_name=db_name, window=window, provider=provider, fail_on=fail_on
+        store,
+        current,
+        contract_name=label,
+        db_name=db_name,
+        window=window,
+        provider=provider,
+        fail_on=fail_on,
     )
     return report.model_copy(
         update={

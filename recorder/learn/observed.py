@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
-
 from recorder.common.redact import Redactor
 from recorder.common.routes import split_path
 from recorder.common.times import iso
@@ -28,6 +26,7 @@ from recorder.learn.infer import (
 from recorder.learn.paths import ShapeInfo, Template, template_paths
 from recorder.learn.summaries import OperationSummary, catch_up, load_summaries, providers
 from recorder.model import Body, Contract, Evidence, Operation, Parameter, Response
+from recorder.store import Store
 
 CONSUMER_HEADERS = frozenset({"x-consumer", "x-client-name", "x-service-name"})
 SECURITY_HEADER_NAMES = ("x-api-key", "api-key", "apikey", "x-auth-token", "x-access-token")
@@ -51,9 +50,9 @@ class ObservedOptions:
         return cls(pinned=tuple(settings.paths), thresholds=th, **kw)
 
 
-def pick_provider(db: sqlite_utils.Database, provider: str | None) -> str:
+def pick_provider(store: Store, provider: str | None) -> str:
     """The provider to export: the one asked for, or the only one recorded."""
-    names = providers(db)
+    names = providers(store)
     if provider is not None:
         if provider not in names:
             known = ", ".join(names) or "none"
@@ -76,24 +75,20 @@ class Observed:
     shapes: dict[tuple[str, str], tuple[str, ...]]
 
 
-def observed_contract(db: sqlite_utils.Database, options: ObservedOptions) -> Observed:
+def observed_contract(store: Store, options: ObservedOptions) -> Observed:
     """Catch up the summaries, then build the observed contract of one provider."""
-    catch_up(db)
-    provider = pick_provider(db, options.provider)
-    summaries = load_summaries(db, provider)
-    servers = _servers(db, provider)
+    catch_up(store)
+    provider = pick_provider(store, options.provider)
+    summaries = load_summaries(store, provider)
+    servers = _servers(store, provider)
     return contract_from_summaries(summaries, options, provider=provider, servers=servers)
 
 
-def _servers(db: sqlite_utils.Database, provider: str) -> tuple[str, ...]:
+def _servers(store: Store, provider: str) -> tuple[str, ...]:
     # the most recent exchanges say where the provider lives (bounded: export time must not grow with traffic)
-    rows = db.execute(
-        "SELECT scheme, host, port, count(*) FROM (SELECT scheme, host, port FROM exchanges WHERE provider = ?"
-        " ORDER BY id DESC LIMIT 2000) GROUP BY scheme, host, port ORDER BY count(*) DESC, host LIMIT 3",
-        [provider],
-    ).fetchall()
+    rows = store.recent_origins(provider, recent=2000, top=3)
     out = []
-    for scheme, host, port, _ in rows:
+    for scheme, host, port in rows:
         if not host:
             continue
         default = (scheme == "http" and port == 80) or (scheme == "https" and port == 443)

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
-
-import sqlite_utils
 
 from recorder.common.http import is_json_media_type, media_type
 from recorder.common.jsonvalues import loads_json, typed_multidict, typed_value
 from recorder.learn.infer import EvidenceNode, merge_summaries, observe, subschemas
 from recorder.learn.paths import path_shape
 from recorder.model import Exchange
-from recorder.store.sqlite import exchange_from_row
+from recorder.store import Store, StoreUnavailable
+from recorder.store.base import SummaryRow
 
 CONSUMERS_CAP = 200
 EXAMPLE_ITEMS = 3
@@ -439,9 +437,7 @@ def _example(ex: Exchange, req_value: Any, resp_value: Any, score: int) -> dict[
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The summaries table
-
-STATE_KEY = "summarized_through"
+# Stored summaries
 
 
 def summarize_exchanges(exchanges: Iterable[Exchange]) -> dict[tuple[str, str, str], OperationSummary]:
@@ -459,82 +455,64 @@ def summarize_exchanges(exchanges: Iterable[Exchange]) -> dict[tuple[str, str, s
     return out
 
 
-def _state(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", [STATE_KEY]).fetchone()
-    return int(row[0]) if row else 0
+def summary_row(summary: OperationSummary) -> SummaryRow:
+    """The stored form of a summary: key, count, first and last seen, and its JSON."""
+    data = json.dumps(summary.dump(), separators=(",", ":"))
+    return (summary.provider, summary.method, summary.shape, summary.n, summary.first, summary.last, data)
 
 
 def catch_up(
-    db: sqlite_utils.Database,
+    store: Store,
     *,
     batch: int = 2000,
     progress: Callable[[int, int], None] | None = None,
     on_batch: Callable[[list[OperationSummary], list[int]], Callable[[], None]] | None = None,
 ) -> int:
-    """Fold exchanges recorded since the last run into `summaries`; returns how many were added.
+    """Fold exchanges recorded since the last run into the stored summaries; returns how many were added.
 
     Each batch is summarised without holding a lock (writers keep writing); only the merge into the stored
-    summaries takes the write lock, and a batch another process folded in meanwhile is simply dropped.
-    `on_batch` sees each batch's own summaries and exchange ids before they are merged (live drift compares
-    them with a contract there, outside the write lock) and returns what to do once the batch is committed."""
+    summaries takes the write lock, and a batch another process folded in meanwhile is simply dropped, so
+    every exchange is counted exactly once. `on_batch` sees each batch's own summaries and exchange ids
+    before they are merged (live drift compares them with a contract there, outside the write lock) and
+    returns what to do once the batch is committed."""
     done = 0
     total = None
-    conn = db.conn
     while True:
-        last = _state(conn)
+        last = store.summarized_through()
         if total is None and progress is not None:
-            total = conn.execute("SELECT count(*) FROM exchanges WHERE id > ?", [last]).fetchone()[0]
-        cursor = conn.execute("SELECT * FROM exchanges WHERE id > ? ORDER BY id LIMIT ?", [last, batch])
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-        if conn.in_transaction:
-            conn.execute("COMMIT")
-        if not rows:
+            total = store.count_exchanges(after_id=last)
+        exchanges = store.exchanges_after(last, batch)
+        if not exchanges:
             return done
-        fresh = summarize_exchanges(exchange_from_row(r) for r in rows)
-        committed = on_batch(list(fresh.values()), [r["id"] for r in rows]) if on_batch else None
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:
+        fresh = summarize_exchanges(exchanges)
+        ids = [ex.id or 0 for ex in exchanges]
+        committed = on_batch(list(fresh.values()), ids) if on_batch else None
+
+        def merge(
+            stored: dict[tuple[str, str, str], str | None],
+            fresh: dict[tuple[str, str, str], OperationSummary] = fresh,
+        ) -> list[SummaryRow]:
+            rows = []
+            for key, summary in fresh.items():
+                if stored.get(key):
+                    summary.load(json.loads(stored[key]))
+                rows.append(summary_row(summary))
+            return rows
+
+        outcome = store.fold(last, ids[-1], merge, list(fresh))
+        if outcome == "busy":
             time.sleep(0.05)
             continue
-        try:
-            if _state(conn) != last:  # another process folded these in meanwhile
-                conn.execute("ROLLBACK")
-                continue
-            _store_summaries(conn, fresh)
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [STATE_KEY, str(rows[-1]["id"])],
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        done += len(rows)
+        if outcome == "stale":  # another process folded these in meanwhile
+            continue
+        done += len(exchanges)
         if committed is not None:
             committed()
         if progress is not None:
             progress(done, total or done)
 
 
-def _store_summaries(conn: sqlite3.Connection, fresh: dict[tuple[str, str, str], OperationSummary]) -> None:
-    for key, summary in fresh.items():
-        row = conn.execute(
-            "SELECT data FROM summaries WHERE provider = ? AND method = ? AND shape = ?", list(key)
-        ).fetchone()
-        if row:
-            summary.load(json.loads(row[0]))
-        data = summary.dump()
-        conn.execute(
-            "INSERT INTO summaries (provider, method, shape, count, first_seen, last_seen, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(provider, method, shape) DO UPDATE SET count = excluded.count,"
-            " first_seen = excluded.first_seen, last_seen = excluded.last_seen, data = excluded.data",
-            [*key, summary.n, summary.first, summary.last, json.dumps(data, separators=(",", ":"))],
-        )
-
-
-def follow(db: sqlite_utils.Database, interval: float = 2.0, stop: Callable[[], bool] | None = None) -> None:
+def follow(store: Store, interval: float = 2.0, stop: Callable[[], bool] | None = None) -> None:
     """Keep the summaries up to date until `stop()` says so (or SIGINT/SIGTERM); errors are retried."""
     import signal
 
@@ -545,44 +523,42 @@ def follow(db: sqlite_utils.Database, interval: float = 2.0, stop: Callable[[], 
         stop = lambda: bool(stopping)  # noqa: E731
     while not stop():
         try:
-            catch_up(db)
-        except sqlite3.Error:
+            catch_up(store)
+        except StoreUnavailable:
             pass  # locked or failing store: try again next round
         deadline = time.monotonic() + interval
         while time.monotonic() < deadline and not stop():
             time.sleep(min(0.2, interval))
     try:
-        catch_up(db)
-    except sqlite3.Error:
+        catch_up(store)
+    except StoreUnavailable:
         pass
 
 
-def rederive(db: sqlite_utils.Database, progress: Callable[[int, int], None] | None = None) -> int:
+def rederive(store: Store, progress: Callable[[int, int], None] | None = None) -> int:
     """Drop every summary and rebuild them from the raw exchanges (after a rule change)."""
-    with db.atomic():
-        db.execute("DELETE FROM summaries")
-        db.execute("DELETE FROM meta WHERE key = ?", [STATE_KEY])
-    return catch_up(db, progress=progress)
+    store.reset_summaries()
+    return catch_up(store, progress=progress)
 
 
-def load_summaries(db: sqlite_utils.Database, provider: str | None = None) -> list[OperationSummary]:
-    """Every stored summary (of one provider), in a stable order."""
-    where = "WHERE provider = ?" if provider is not None else ""
-    rows = db.execute(
-        f"SELECT provider, method, shape, data FROM summaries {where} ORDER BY provider, shape, method",
-        [provider] if provider is not None else [],
-    ).fetchall()
+def summaries_from_rows(rows: Iterable[dict[str, Any]]) -> list[OperationSummary]:
+    """Summaries from their stored rows (provider, method, shape, data)."""
     out = []
-    for prov, method, shape, data in rows:
-        summary = OperationSummary(prov, method, shape)
-        summary.load(json.loads(data))
+    for row in rows:
+        summary = OperationSummary(row["provider"], row["method"], row["shape"])
+        summary.load(json.loads(row["data"]))
         out.append(summary)
     return out
 
 
-def providers(db: sqlite_utils.Database) -> list[str]:
+def load_summaries(store: Store, provider: str | None = None) -> list[OperationSummary]:
+    """Every stored summary (of one provider), in a stable order."""
+    return summaries_from_rows(store.summary_rows(provider))
+
+
+def providers(store: Store) -> list[str]:
     """Providers that have summaries."""
-    return [r[0] for r in db.execute("SELECT DISTINCT provider FROM summaries ORDER BY provider").fetchall()]
+    return store.summary_providers()
 
 
 __all__ = [

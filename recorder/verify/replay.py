@@ -18,14 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import sqlite_utils
-
 from recorder.common.jsonvalues import json_body
 from recorder.common.times import now_iso
 from recorder.errors import RecorderError
 from recorder.judge.exchange import Checker, make_exchange
 from recorder.model import Contract, Exchange, Finding, Report, finding_order
-from recorder.store.sqlite import exchange_from_row
+from recorder.store import Store, Window
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 HOP_BY_HOP = {
@@ -98,34 +96,10 @@ class _RateLimit:
             time.sleep(delay)
 
 
-def select(
-    db: sqlite_utils.Database, provider: str, options: ReplayOptions, shapes: set[str] | None
-) -> list[Exchange]:
+def select(store: Store, provider: str, options: ReplayOptions, shapes: set[str] | None) -> list[Exchange]:
     """The recorded exchanges to replay: the most recent few per operation shape and status (or all)."""
-    clauses = ["provider = ?", "status IS NOT NULL"]
-    params: list[Any] = [provider]
-    if options.consumer:
-        clauses.append("consumer = ?")
-        params.append(options.consumer)
-    if options.since is not None:
-        clauses.append("started >= ?")
-        params.append(options.since)
-    if options.until is not None:
-        clauses.append("started < ?")
-        params.append(options.until)
-    if shapes is not None:
-        clauses.append(f"shape IN ({','.join('?' for _ in shapes)})")
-        params += sorted(shapes)
-    where = " AND ".join(clauses)
-    if options.sample > 0:
-        sql = (
-            f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY method, shape, status ORDER BY id DESC) AS rk"
-            f" FROM exchanges WHERE {where}) WHERE rk <= ? ORDER BY id"
-        )
-        params.append(options.sample)
-    else:
-        sql = f"SELECT * FROM exchanges WHERE {where} ORDER BY id"
-    return [exchange_from_row(row) for row in db.query(sql, params)]
+    window = Window(options.since, options.until, options.consumer or None)
+    return store.replay_candidates(provider, window, shapes, options.sample)
 
 
 def _has_secret(ex: Exchange) -> bool:
@@ -135,7 +109,7 @@ def _has_secret(ex: Exchange) -> bool:
 
 
 def replay(
-    db: sqlite_utils.Database,
+    store: Store,
     provider: str,
     contract: Contract,
     options: ReplayOptions,
@@ -147,7 +121,7 @@ def replay(
     import httpx
 
     checker = Checker(contract)
-    exchanges = select(db, provider, options, shapes)
+    exchanges = select(store, provider, options, shapes)
     result = ReplayResult(findings=[])
     todo = []
     for ex in exchanges:

@@ -40,6 +40,7 @@ from recorder.errors import RecorderError
 from recorder.judge.drift import scalar_fits
 from recorder.judge.exchange import Checker, is_failure, make_exchange, value_conforms
 from recorder.model import Body, Contract, Finding, Operation, Response
+from recorder.store import Store
 
 MAX_REQUEST_BODY = 10 * 1024 * 1024
 CACHE_SIZE = 4096
@@ -226,27 +227,21 @@ def _pact_body(raw: Any, headers: list[tuple[str, str]]) -> tuple[bytes, str | N
     return json.dumps(raw).encode(), ctype or "application/json"
 
 
-def recorded_from_db(db: Any, provider: str) -> Recorded:
+def recorded_from_db(store: Store, provider: str) -> Recorded:
     """The most common recorded answer to each concrete request of `provider` (bodies load on demand)."""
-    from recorder.store.sqlite import get_exchange
 
     def load(exchange_id: int) -> StubResponse | None:
-        ex = get_exchange(db, exchange_id)
+        ex = store.exchange(exchange_id)
         if ex is None or ex.status is None or ex.response_truncated:
             return None
         headers = tuple((k, v) for k, v in ex.response_headers if k.lower() not in HOP_HEADERS)
         return StubResponse(ex.status, headers, ex.response_body or b"")
 
     recorded = Recorded(load)
-    newest = db.execute("SELECT max(id) FROM exchanges").fetchone()[0] or 0
-    rows = db.execute(
-        "SELECT method, path, query, status, count(*) AS n, max(id) FROM exchanges"
-        " WHERE provider = ? AND id > ? AND status IS NOT NULL AND error IS NULL AND response_truncated = 0"
-        " GROUP BY method, path, query, status ORDER BY method, path, query, n DESC, status",
-        [provider, newest - RECORDED_WINDOW],
-    ).fetchall()
-    for method, path, query, status, _n, exchange_id in rows:  # the most common status of a request first
-        recorded.add(method, path, json.loads(query) if query else {}, exchange_id, status)
+    newest = store.max_exchange_id()
+    for row in store.recorded_requests(provider, newest - RECORDED_WINDOW):  # the most common status first
+        query = json.loads(row["query"]) if row["query"] else {}
+        recorded.add(row["method"], row["path"], query, row["last_id"], row["status"])
     return recorded
 
 
@@ -1196,14 +1191,14 @@ def stub_from_file(path: Path | str, *, seed: int = 0) -> Stub:
 
 def stub_from_db(path: Path | str, *, seed: int = 0, options: Any = None) -> Stub:
     """A stub for the contract learned from a recorded database; recorded requests get their recorded answers."""
-    from recorder import store
     from recorder.learn.observed import ObservedOptions, observed_contract
+    from recorder.store import open_store
 
-    db = store.connect(path)
+    store = open_store(path)
     options = options or ObservedOptions()
-    contract = observed_contract(db, options).contract
+    contract = observed_contract(store, options).contract
     provider = contract.provider or ""
-    return Stub(contract, seed=seed, recorded=recorded_from_db(db, provider))
+    return Stub(contract, seed=seed, recorded=recorded_from_db(store, provider))
 
 
 # ---------------------------------------------------------------------------------------------------------
