@@ -13,7 +13,8 @@ from jsonschema import Draft202012Validator
 from recorder.contracts import openapi as openapi_format
 from recorder.contracts import pact as pact_format
 from recorder.contracts.load import load_contract
-from recorder.contracts.pact_read import parse_pact_path, path_template
+from recorder.contracts.pact_paths import parse as parse_pact_path
+from recorder.contracts.pact_read import path_template
 from recorder.errors import ContractError
 from recorder.model import Body, Contract, Evidence, Operation, Parameter, Response
 

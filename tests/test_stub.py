@@ -25,7 +25,8 @@ from support import RECORDER, db_rows, run_cli, running_proxy
 from recorder.contracts.load import load_contract
 from recorder.demo.consumer import TOKEN, drive
 from recorder.demo.provider import ShopServer, order_id
-from recorder.judge.exchange import Checker, is_failure, make_exchange
+from recorder.judge.exchange import Checker, make_exchange
+from recorder.judge.severity import is_failure
 from recorder.verify.stub import Stub, start_stub, stub_from_db, stub_from_file
 
 ORDER = f"/api/v1/orders/{order_id(7, 0)}"
@@ -640,7 +641,7 @@ def test_body_check_agrees_with_json_schema_on_the_keywords_it_judges():
     judges, it must say exactly what a JSON Schema 2020-12 validator says (with formats as ours)."""
     import random
 
-    from recorder.judge.exchange import value_conforms
+    from recorder.judge.conform import value_conforms
     from recorder.learn.strformats import FORMAT_PATTERNS, matches_format
     from recorder.verify.stub import BodyGenerator
 

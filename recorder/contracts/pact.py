@@ -15,6 +15,7 @@ from typing import Any
 
 from recorder import __version__
 from recorder.common.schemas import declared_types
+from recorder.contracts import pact_paths
 from recorder.learn.strformats import FORMAT_PATTERNS
 from recorder.model import Contract, Operation, Parameter, Response
 
@@ -208,6 +209,8 @@ def _expected(value: Any, schema: dict[str, Any]) -> Any:
                 continue
             if key not in required or sub is None or "null" in set(declared_types(sub_schema)):
                 continue
+            if pact_paths.child(pact_paths.ROOT, key) is None:
+                continue  # no matching rule could name it: an expected value would have to match exactly
             out[key] = _expected(sub, sub_schema)
         return out
     if isinstance(value, list) and "array" in types:
@@ -228,19 +231,21 @@ def _rules(value: Any, schema: dict[str, Any], path: str, out: dict[str, Any], v
             else:
                 out[path] = {"matchers": [{"match": "values"}], "combine": "AND"}
             for sub in list(value.values())[:1]:
-                _rules(sub, schema["additionalProperties"], f"{path}.*", out, version)
+                _rules(sub, schema["additionalProperties"], pact_paths.values(path), out, version)
             return
         props = schema.get("properties") or {}
         for key, sub in value.items():
             sub_schema = props.get(key) or schema.get("additionalProperties") or {}
-            _rules(sub, sub_schema, f"{path}.{_key(key)}", out, version)
+            sub_path = pact_paths.child(path, key)
+            if sub_path is not None:  # (`_expected` leaves out keys no path can name)
+                _rules(sub, sub_schema, sub_path, out, version)
         return
     if isinstance(value, list):
         minimum = min(schema.get("minItems", 0), len(value))
         out[path] = {"matchers": [{"match": "type", "min": minimum}], "combine": "AND"}
         items = schema.get("items") or {}
         for sub in value[:1]:
-            _rules(sub, items, f"{path}[*]", out, version)
+            _rules(sub, items, pact_paths.items(path), out, version)
         return
     if value is None:
         return
@@ -253,12 +258,6 @@ def _rules(value: Any, schema: dict[str, Any], path: str, out: dict[str, Any], v
         out[path] = {"matchers": [{"match": "number"}], "combine": "AND"}
     else:
         out[path] = {"matchers": [{"match": "type"}], "combine": "AND"}
-
-
-def _key(key: str) -> str:
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-        return key
-    return "['" + key.replace("'", "\\'") + "']"
 
 
 def dumps(pact: dict[str, Any]) -> str:

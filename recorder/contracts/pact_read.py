@@ -18,31 +18,26 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from recorder.common.http import is_json_media_type, media_type
-from recorder.common.jsonvalues import json_type
-from recorder.common.schemas import merge_schemas
 from recorder.contracts.openapi_read import status_order
 from recorder.contracts.pact import PATH_PARAM_REGEX
+from recorder.contracts.pact_rules import (
+    FORMAT_BY_PATTERN,
+    BodySchema,
+    Rules,
+    one_of,
+    parse_rules,
+    text_schema,
+)
 from recorder.errors import ContractError
-from recorder.learn.strformats import FORMAT_PATTERNS
 from recorder.model import HTTP_METHODS, Body, Contract, Operation, Parameter, Response
 
 _METHOD_ORDER = {m: i for i, m in enumerate(HTTP_METHODS)}
-_FORMAT_BY_PATTERN = {pattern: fmt for fmt, pattern in FORMAT_PATTERNS.items()}
-_FORMAT_BY_MATCHER = {"date": "date", "time": "time", "datetime": "date-time", "timestamp": "date-time"}
-_SCALAR_BY_REGEX = {
-    r"^-?[0-9]+$": {"type": "integer"},
-    r"^[0-9]+$": {"type": "integer"},
-    r"^-?\d+$": {"type": "integer"},
-    r"^\d+$": {"type": "integer"},
-    r"^-?[0-9]+(\.[0-9]+)?$": {"type": "number"},
-    r"^(true|false)$": {"type": "boolean"},
-}
 _SEGMENT_SCHEMAS = {
     PATH_PARAM_REGEX["integer"]: {"type": "integer"},
     "[0-9]+": {"type": "integer"},
@@ -61,333 +56,7 @@ _STATUS_CLASSES = {
     "clientError": "4XX",
     "serverError": "5XX",
 }
-_SEMVER = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
 _SKIPPED_HEADERS = frozenset({"content-type", "accept", "authorization", "content-length"})
-_CONTAINER_MATCHERS = frozenset({"values", "eachValue", "eachKey", "arrayContains"})
-
-# ---------------------------------------------------------------------------------------------------------
-# Matching rules
-
-
-@dataclass(frozen=True)
-class _RuleSet:
-    matchers: tuple[dict[str, Any], ...]
-    combine: str = "AND"
-
-
-@dataclass
-class _Rules:
-    """The matching rules of one request or response, whatever the pact version wrote them like."""
-
-    body: list[tuple[tuple[Any, ...], _RuleSet]] = field(default_factory=list)
-    path: _RuleSet | None = None
-    query: dict[str, _RuleSet] = field(default_factory=dict)
-    header: dict[str, _RuleSet] = field(default_factory=dict)
-    status: _RuleSet | None = None
-
-
-class _AnyIndex:
-    def __repr__(self) -> str:
-        return "[*]"
-
-
-ANY_INDEX: Any = _AnyIndex()
-STAR = "*"  # `.*`: any key or index
-
-_TOKEN = re.compile(r"""\.([^.\[\]'"]+)|\[(\d+)\]|\[(\*)\]|\['((?:[^'\\]|\\.)*)'\]|\["((?:[^"\\]|\\.)*)"\]""")
-
-
-def parse_pact_path(expr: str) -> tuple[Any, ...] | None:
-    """Tokens of a matching-rule path: `$.items[*].id` -> `("items", ANY_INDEX, "id")`; None when malformed."""
-    expr = expr.strip()
-    if not expr.startswith("$"):
-        return None
-    tokens: list[Any] = []
-    pos = 1
-    while pos < len(expr):
-        m = _TOKEN.match(expr, pos)
-        if m is None:
-            return None
-        name, index, star, quoted, dquoted = m.groups()
-        if name is not None:
-            tokens.append(STAR if name == "*" else name)
-        elif index is not None:
-            tokens.append(int(index))
-        elif star is not None:
-            tokens.append(ANY_INDEX)
-        else:
-            text = quoted if quoted is not None else dquoted
-            tokens.append(re.sub(r"\\(.)", r"\1", text))
-        pos = m.end()
-    return tuple(tokens)
-
-
-def _rule_set(value: Any) -> _RuleSet | None:
-    if not isinstance(value, dict):
-        return None
-    if isinstance(value.get("matchers"), list):
-        matchers = tuple(m for m in value["matchers"] if isinstance(m, dict))
-        combine = str(value.get("combine") or "AND").upper()
-        return _RuleSet(matchers, combine) if matchers else None
-    return _RuleSet((value,))  # v2: the matcher itself
-
-
-def _rules(raw: Any) -> _Rules:
-    out = _Rules()
-    if not isinstance(raw, dict):
-        return out
-    if any(isinstance(k, str) and k.startswith("$") for k in raw):  # v2: flat, keyed by `$.body.x`
-        for key, value in raw.items():
-            tokens = parse_pact_path(key)
-            ruleset = _rule_set(value)
-            if not tokens or ruleset is None:
-                continue
-            where, rest = tokens[0], tokens[1:]
-            if where == "body":
-                out.body.append((rest, ruleset))
-            elif where == "path":
-                out.path = ruleset
-            elif where == "query" and rest and isinstance(rest[0], str):
-                out.query[rest[0]] = ruleset
-            elif where in ("header", "headers") and rest and isinstance(rest[0], str):
-                out.header[rest[0].lower()] = ruleset
-        return out
-    for category, entries in raw.items():  # v3/v4: by category
-        if not isinstance(entries, dict):
-            continue
-        if category in ("path", "status"):
-            ruleset = _rule_set(entries if "matchers" in entries else next(iter(entries.values()), None))
-            setattr(out, category, ruleset)
-        elif category == "body":
-            for key, value in entries.items():
-                tokens = parse_pact_path(key)
-                ruleset = _rule_set(value)
-                if tokens is not None and ruleset is not None:
-                    out.body.append((tokens, ruleset))
-        elif category in ("query", "header", "headers"):
-            target = out.query if category == "query" else out.header
-            for key, value in entries.items():
-                ruleset = _rule_set(value)
-                if ruleset is not None:
-                    target[key if category == "query" else key.lower()] = ruleset
-    return out
-
-
-def _weight(tokens: tuple[Any, ...], path: tuple[Any, ...]) -> int:
-    """How specifically a rule path covers `path` (a rule also covers everything below it); 0 = not at all."""
-    if len(tokens) > len(path):
-        return 0
-    weight = 1
-    for token, step in zip(tokens, path, strict=False):
-        if token is ANY_INDEX:
-            if not isinstance(step, int):
-                return 0
-        elif token == STAR:
-            continue
-        elif type(token) is type(step) and token == step:
-            weight *= 2
-        else:
-            return 0
-    return weight
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Schemas from examples + rules
-
-
-def _dedupe(schemas: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for s in schemas:
-        if s not in out:
-            out.append(s)
-    return out
-
-
-def _one_of(schemas: list[dict[str, Any]]) -> dict[str, Any]:
-    unique = _dedupe(schemas)
-    return unique[0] if len(unique) == 1 else {"anyOf": unique}
-
-
-def _string_regex_schema(regex: str) -> dict[str, Any]:
-    fmt = _FORMAT_BY_PATTERN.get(regex)
-    return {"type": "string", "format": fmt} if fmt else {"type": "string", "pattern": regex}
-
-
-class _BodySchema:
-    """Infers the JSON Schema a body example stands for under a set of body matching rules."""
-
-    def __init__(self, rules: list[tuple[tuple[Any, ...], _RuleSet]]) -> None:
-        self.rules = rules
-
-    def schema(
-        self, value: Any, path: tuple[Any, ...] = (), forced: _RuleSet | None = None
-    ) -> dict[str, Any]:
-        exact = True
-        ruleset = forced
-        if ruleset is None:
-            best = None
-            best_key = (0, 0)
-            for tokens, candidate in self.rules:
-                w = _weight(tokens, path)
-                if w and (w, len(tokens)) > best_key:
-                    best, best_key = (tokens, candidate), (w, len(tokens))
-            if best is None:
-                return self._equal(value, path)
-            exact = len(best[0]) == len(path)
-            ruleset = best[1]
-        schemas = [self._apply(m, value, path, exact) for m in ruleset.matchers]
-        if len(schemas) == 1:
-            return schemas[0]
-        if ruleset.combine == "OR":
-            return _one_of(schemas)
-        return merge_schemas(schemas)
-
-    def _equal(self, value: Any, path: tuple[Any, ...]) -> dict[str, Any]:
-        """Pact without a matcher: equal values, same-length arrays, objects with (at least) these keys."""
-        if isinstance(value, dict):
-            return self._object(value, path)
-        if isinstance(value, list):
-            out: dict[str, Any] = {"type": "array", "minItems": len(value), "maxItems": len(value)}
-            items = [self.schema(v, (*path, i)) for i, v in enumerate(value)]
-            if items and all(s == items[0] for s in items):
-                out["items"] = items[0]
-            elif items:
-                out["prefixItems"] = items
-            return out
-        if value is None:
-            return {"type": "null"}
-        return {"type": json_type(value), "const": value}
-
-    def _object(self, value: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "object"}
-        if value:
-            out["properties"] = {k: self.schema(v, (*path, k)) for k, v in value.items()}
-            out["required"] = sorted(value)
-        return out
-
-    def _typed(self, value: Any, path: tuple[Any, ...], matcher: dict[str, Any]) -> dict[str, Any]:
-        """Pact `type`: the example's type; array items like the example's items, `min`/`max` as lengths."""
-        if isinstance(value, dict):
-            return self._object(value, path)
-        if isinstance(value, list):
-            out: dict[str, Any] = {"type": "array"}
-            if value:
-                out["items"] = _one_of([self.schema(v, (*path, i)) for i, v in enumerate(value)])
-            if isinstance(matcher.get("min"), int) and matcher["min"] > 0:
-                out["minItems"] = matcher["min"]
-            if isinstance(matcher.get("max"), int):
-                out["maxItems"] = matcher["max"]
-            return out
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return {"type": "number"}  # Pact's type matcher takes any number for a number
-        return {"type": json_type(value)}
-
-    def _map(self, value: Any, path: tuple[Any, ...], values: _RuleSet | None) -> dict[str, Any]:
-        if isinstance(value, list):
-            out: dict[str, Any] = {"type": "array"}
-            if value:
-                out["items"] = _one_of([self.schema(v, (*path, i), values) for i, v in enumerate(value)])
-            return out
-        out = {"type": "object"}
-        if isinstance(value, dict) and value:
-            out["additionalProperties"] = _one_of(
-                [self.schema(v, (*path, k), values) for k, v in value.items()]
-            )
-        return out
-
-    def _apply(
-        self, matcher: dict[str, Any], value: Any, path: tuple[Any, ...], exact: bool
-    ) -> dict[str, Any]:
-        kind = matcher.get("match") or ("regex" if "regex" in matcher else "type")
-        if not exact:  # inherited from an ancestor: governs types, not the ancestor's own shape
-            if kind in _CONTAINER_MATCHERS or kind in ("type", "notEmpty"):
-                kind = "type"
-            matcher = {}
-        container = isinstance(value, (dict, list))
-        if kind == "equality":
-            return self._equal(value, path)
-        if kind in ("values", "eachValue"):
-            rules = matcher.get("rules") if kind == "eachValue" else None
-            values = (
-                _RuleSet(tuple(r for r in rules if isinstance(r, dict))) if isinstance(rules, list) else None
-            )
-            return self._map(value, path, values or None)
-        if kind == "eachKey":
-            out = self._map(value, path, None)
-            keys = [r for r in matcher.get("rules") or () if isinstance(r, dict)]
-            patterns = [r.get("regex") for r in keys if isinstance(r.get("regex"), str)]
-            if patterns and out.get("type") == "object":
-                out["propertyNames"] = _string_regex_schema(patterns[0])
-            return out
-        if kind == "arrayContains" and isinstance(value, list):
-            out = {"type": "array"}
-            contains = []
-            for variant in matcher.get("variants") or ():
-                index = variant.get("index") if isinstance(variant, dict) else None
-                if isinstance(index, int) and 0 <= index < len(value):
-                    sub = _BodySchema(_rules({"body": variant.get("rules") or {}}).body)
-                    contains.append({"contains": sub.schema(value[index])})
-            if contains:
-                out["allOf"] = contains
-            return out
-        if container or kind == "type":
-            out = self._typed(value, path, matcher)
-            if kind == "notEmpty":
-                out["minItems" if isinstance(value, list) else "minProperties"] = 1
-            return out
-        if kind == "integer":
-            return {"type": "integer"}
-        if kind in ("decimal", "number"):
-            return {"type": "number"}
-        if kind == "boolean":
-            return {"type": "boolean"}
-        if kind == "null":
-            return {"type": "null"}
-        if kind in _FORMAT_BY_MATCHER:
-            return {"type": "string", "format": _FORMAT_BY_MATCHER[kind]}
-        if kind == "regex" and isinstance(matcher.get("regex"), str):
-            if isinstance(value, str):
-                return _string_regex_schema(matcher["regex"])
-            return self._typed(value, path, matcher)
-        if kind == "include":
-            return {"type": "string", "pattern": re.escape(str(matcher.get("value", "")))}
-        if kind == "semver":
-            return {"type": "string", "pattern": _SEMVER}
-        if kind == "notEmpty":
-            return (
-                {"type": "string", "minLength": 1} if isinstance(value, str) else self._typed(value, path, {})
-            )
-        return self._typed(value, path, matcher)  # contentType, statusCode, unknown: lenient
-
-
-def _text_schema(value: str, ruleset: _RuleSet | None, typed: bool) -> dict[str, Any]:
-    """Schema of a query value or header: equal unless a rule says otherwise (`typed`: numeric regexes -> types)."""
-    if ruleset is None:
-        return {"type": "string", "const": value}
-    schemas = []
-    for m in ruleset.matchers:
-        kind = m.get("match") or ("regex" if "regex" in m else "type")
-        regex = m.get("regex")
-        if kind == "regex" and isinstance(regex, str):
-            scalar = _SCALAR_BY_REGEX.get(regex) if typed else None
-            schemas.append(dict(scalar) if scalar else _string_regex_schema(regex))
-        elif kind == "equality":
-            schemas.append({"type": "string", "const": value})
-        elif kind in _FORMAT_BY_MATCHER:
-            schemas.append({"type": "string", "format": _FORMAT_BY_MATCHER[kind]})
-        elif kind == "integer" and typed:
-            schemas.append({"type": "integer"})
-        elif kind in ("decimal", "number") and typed:
-            schemas.append({"type": "number"})
-        elif kind == "include":
-            schemas.append({"type": "string", "pattern": re.escape(str(m.get("value", "")))})
-        else:
-            schemas.append({"type": "string"})
-    if len(schemas) == 1:
-        return schemas[0]
-    return _one_of(schemas) if ruleset.combine == "OR" else merge_schemas(schemas)
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Paths
 
@@ -458,7 +127,7 @@ def _segment_schema(regex: str) -> dict[str, Any]:
     known = _SEGMENT_SCHEMAS.get(regex)
     if known is not None:
         return dict(known)
-    fmt = _FORMAT_BY_PATTERN.get(f"^{regex}$")
+    fmt = FORMAT_BY_PATTERN.get(f"^{regex}$")
     if fmt:
         return {"type": "string", "format": fmt}
     return {"type": "string", "pattern": f"^{regex}$"}
@@ -560,7 +229,7 @@ def _query(raw: Any) -> dict[str, list[str]]:
     return {}
 
 
-def _body(side: dict[str, Any], headers: dict[str, str], rules: _Rules) -> Body | None:
+def _body(side: dict[str, Any], headers: dict[str, str], rules: Rules) -> Body | None:
     if "body" not in side or side["body"] is None:
         return None
     raw = side["body"]
@@ -589,7 +258,7 @@ def _body(side: dict[str, Any], headers: dict[str, str], rules: _Rules) -> Body 
     )
     if opaque or not is_json_media_type(mt):
         return Body(media_type=mt, schema=None, example=value)
-    return Body(media_type=mt, schema=_BodySchema(rules.body).schema(value), example=value)
+    return Body(media_type=mt, schema=BodySchema(rules.body).schema(value), example=value)
 
 
 def _security(headers: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
@@ -619,7 +288,10 @@ def _interaction(raw: Any, index: int, path: Path) -> _Http:
     status = response.get("status")
     if not isinstance(status, int) or isinstance(status, bool):
         raise ContractError(f"{path}: {where} needs a numeric response status.")
-    req_rules, resp_rules = _rules(request.get("matchingRules")), _rules(response.get("matchingRules"))
+    req_rules, resp_rules = (
+        parse_rules(request.get("matchingRules")),
+        parse_rules(response.get("matchingRules")),
+    )
     path_regex = None
     for m in req_rules.path.matchers if req_rules.path else ():
         if isinstance(m.get("regex"), str):
@@ -633,9 +305,9 @@ def _interaction(raw: Any, index: int, path: Path) -> _Http:
     for name, values in sorted(_query(request.get("query")).items()):
         rule = req_rules.query.get(name)
         if len(values) == 1:
-            schema = _text_schema(values[0], rule, typed=True)
+            schema = text_schema(values[0], rule, typed=True)
         else:
-            schema = {"type": "array", "items": _text_schema(values[0], rule, typed=True)}
+            schema = {"type": "array", "items": text_schema(values[0], rule, typed=True)}
             if rule is None:
                 schema = {"type": "array", "const": values}
         params.append(Parameter(name=name, location="query", required=True, schema=schema))
@@ -643,7 +315,7 @@ def _interaction(raw: Any, index: int, path: Path) -> _Http:
     for name, value in sorted(req_headers.items(), key=lambda kv: kv[0].lower()):
         if name.lower() in _SKIPPED_HEADERS:
             continue
-        schema = _text_schema(value, req_rules.header.get(name.lower()), typed=False)
+        schema = text_schema(value, req_rules.header.get(name.lower()), typed=False)
         params.append(Parameter(name=name, location="header", required=True, schema=schema))
     code = str(status)
     for m in resp_rules.status.matchers if resp_rules.status else ():
@@ -655,7 +327,7 @@ def _interaction(raw: Any, index: int, path: Path) -> _Http:
             name=name,
             location="header",
             required=True,
-            schema=_text_schema(value, resp_rules.header.get(name.lower()), typed=False),
+            schema=text_schema(value, resp_rules.header.get(name.lower()), typed=False),
         )
         for name, value in sorted(resp_headers.items(), key=lambda kv: kv[0].lower())
         if name.lower() not in _SKIPPED_HEADERS
@@ -737,7 +409,7 @@ def _merge_parameters(groups: list[list[Parameter]]) -> list[Parameter]:
                 name=found[0].name,
                 location=found[0].location,
                 required=found[0].location == "path" or len(found) == len(groups),
-                schema=_one_of([p.schema_ for p in found]),
+                schema=one_of([p.schema_ for p in found]),
             )
         )
     rank = {"path": 0, "query": 1, "header": 2, "cookie": 3}
@@ -753,9 +425,7 @@ def _merge_bodies(bodies: list[Body]) -> list[Body]:
     for mt in sorted(by_type):
         found = by_type[mt]
         schemas = [b.schema_ for b in found if b.schema_ is not None]
-        out.append(
-            Body(media_type=mt, schema=_one_of(schemas) if schemas else None, example=found[0].example)
-        )
+        out.append(Body(media_type=mt, schema=one_of(schemas) if schemas else None, example=found[0].example))
     return out
 
 

@@ -12,39 +12,8 @@ from typing import Any
 
 from recorder.common.http import media_type
 from recorder.common.schemas import schema_types
+from recorder.judge.severity import DIFF
 from recorder.model import Contract, Finding, Operation, Parameter, finding_order
-
-SEVERITY = {
-    "operation-removed": "breaking",
-    "operation-added": "info",
-    "status-removed": "breaking",
-    "status-added": "info",
-    "content-type-removed": "breaking",
-    "content-type-added": "info",
-    "request-body-became-required": "breaking",
-    "parameter-added-required": "breaking",
-    "parameter-became-required": "breaking",
-    "parameter-added": "info",
-    "parameter-removed": "warning",
-    "field-removed": "breaking",
-    "request-field-removed": "warning",
-    "field-became-optional": "breaking",
-    "field-became-required": "breaking",
-    "field-added-required": "breaking",
-    "field-added": "info",
-    "type-changed": "breaking",
-    "nullable-added": "breaking",
-    "nullable-removed": "info",
-    "format-changed": "breaking",
-    "format-added": "info",
-    "format-removed": "info",
-    "enum-value-removed": "breaking",
-    "enum-value-added": "breaking",
-    "enum-value-added-response": "warning",
-    "enum-value-removed-request": "warning",
-    "pattern-changed": "warning",
-    "deprecated": "info",
-}
 
 
 def _norm(path: str) -> str:
@@ -60,7 +29,7 @@ class _Diff:
         self.findings.append(
             Finding(
                 kind=kind,
-                severity=SEVERITY[kind],
+                severity=DIFF[kind],
                 operation=self.op,
                 location=location,
                 message=message,

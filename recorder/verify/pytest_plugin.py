@@ -27,7 +27,6 @@ NO_CONTRACT = (
     "no contract configured: pass --contract PATH (an OpenAPI or Pact file), set `contract = PATH` in the"
     " pytest configuration, or mark the test with @pytest.mark.contract('PATH')"
 )
-REQUEST_SIDE = ("query:", "header:", "cookie:", "path:", "request body")
 MARKER_HELP = (
     "contract(path=None, *, operation=None, strict=True): check this test's HTTP traffic against a contract"
     " (path relative to the test file, default --contract; operation: the default for contract_check) and"
@@ -287,17 +286,6 @@ def _body(message: Any, attributes: tuple[str, ...]) -> bytes | None:
     return None
 
 
-def _rejected(finding: Finding) -> Finding:
-    """A request-side problem a provider refused with a 4xx is a warning, as in drift: the contract held.
-
-    Not for requests to `contract_stub`: those come from the consumer under test, whose request is the point.
-    """
-    if finding.severity != "breaking" or not finding.location.startswith(REQUEST_SIDE):
-        return finding
-    message = f"{finding.message} (the provider rejected this request with 4xx)"
-    return finding.model_copy(update={"severity": "warning", "message": message})
-
-
 def _fails_check(finding: Finding) -> bool:
     """An explicit check fails on breaking findings, and when no operation matches (nothing was checked)."""
     return finding.severity == "breaking" or finding.kind == "operation-undocumented"
@@ -377,10 +365,8 @@ class _Target:
             op = self.checker.operation(operation)
             if op is None:
                 pytest.fail(self.unknown(operation), pytrace=False)
-        findings = self.checker.check(exchange, op)
-        to_stub = any(url.startswith(stub) for stub in self.stub_urls)
-        if exchange.status is not None and 400 <= exchange.status < 500 and not to_stub:
-            findings = [_rejected(f) for f in findings]
+        to_stub = any(url.startswith(stub) for stub in self.stub_urls)  # the consumer under test sent it
+        findings = self.checker.check(exchange, op, judge_rejections=not to_stub)
         return _Checked(label, self.name, findings)
 
     def unknown(self, operation: str) -> str:

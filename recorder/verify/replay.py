@@ -1,9 +1,11 @@
 """Replay: re-send recorded requests to a provider build and judge its answers.
 
 Each response is judged against a contract (a file, or by default the contract observed in the same
-database) with the drift rules, and against the response recorded for the same request: a changed status,
-a field that disappeared or changed type. Values are never compared (ids, timestamps and everything the
-evidence shows to vary would only be noise). Safe by default: only GET/HEAD/OPTIONS unless asked; redacted
+database, with its evidence) by the one judgement engine, as drift judges traffic: a field the contract marks
+optional, or a key of a map, is never breaking for being absent; a required field missing or a changed type
+is. The recorded answer only adds what the contract cannot say: a server error where the recorded request
+got none (breaking), or another status (a warning). A recorded request that itself does not meet the
+contract is a warning: replay judges the provider. Values are never compared. Safe by default: only GET/HEAD/OPTIONS unless asked; redacted
 secrets are never sent (requests that would carry one are skipped); credentials come from `--header`.
 """
 
@@ -18,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from recorder.common.jsonvalues import json_body
 from recorder.common.times import now_iso
 from recorder.errors import RecorderError
 from recorder.judge.exchange import Checker, make_exchange
+from recorder.judge.severity import is_request_side, severity
 from recorder.model import Contract, Exchange, Finding, Report, finding_order
 from recorder.store import Store, Window
 
@@ -182,9 +184,10 @@ def replay(
                 provider=ex.provider,
             )
             findings += [
-                f.model_copy(update={"examples": (ex.id,) if ex.id else ()}) for f in checker.check(answered)
+                _as_replayed(f).model_copy(update={"examples": (ex.id,) if ex.id else ()})
+                for f in checker.check(answered)
             ]
-            findings += _differences(ex, answered, key)
+            findings += _status_change(ex, answered, key)
         with lock:
             for f in findings:
                 raw.setdefault((f.kind, f.operation, f.location), []).append(f)
@@ -229,105 +232,34 @@ def _finding(
     )
 
 
-def _shape(value: Any, depth: int = 0) -> Any:
-    """The structure of a JSON value without its values: types, keys, first array item."""
-    if depth > 30:
-        return "deep"
-    if isinstance(value, dict):
-        return {k: _shape(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shape(value[0], depth + 1)] if value else []
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if value is None:
-        return "null"
-    return "string"
+def _as_replayed(finding: Finding) -> Finding:
+    """Replay judges the provider: a recorded request that does not meet the contract is at most a warning
+    (the provider's 4xx for it is already one, see `recorder.judge.severity.rejected`)."""
+    if finding.severity != "breaking" or not is_request_side(finding.location):
+        return finding
+    message = f"{finding.message} (in the recorded request, replayed as it was)"
+    return finding.model_copy(update={"severity": "warning", "message": message})
 
 
-def _differences(recorded: Exchange, answered: Exchange, key: str) -> list[Finding]:
-    """Differences that matter between the recorded and the replayed response: status, missing or retyped fields."""
-    out = []
-    if recorded.status != answered.status:
-        severity = (
-            "breaking"
-            if (recorded.status or 0) < 400 <= (answered.status or 0)
-            or (recorded.status or 0) // 100 != (answered.status or 0) // 100
-            else "warning"
+def _status_change(recorded: Exchange, answered: Exchange, key: str) -> list[Finding]:
+    """A status other than the recorded one: a server error where there was none is breaking; another status
+    is a warning (data differs between environments; the contract judges whether it is documented)."""
+    before, after = recorded.status or 0, answered.status or 0
+    if before == after:
+        return []
+    kind = "server-error" if after >= 500 > before else "status-changed"
+    return [
+        _finding(
+            kind,
+            severity(kind),
+            recorded,
+            key,
+            "status",
+            f"status {before} -> {after}",
+            before,
+            after,
         )
-        out.append(
-            _finding(
-                "status-changed",
-                severity,
-                recorded,
-                key,
-                "status",
-                f"status {recorded.status} -> {answered.status}",
-                recorded.status,
-                answered.status,
-            )
-        )
-        return out
-    before = json_body(recorded.response_body, recorded.response_content_type, default=None)
-    after = json_body(answered.response_body, answered.response_content_type, default=None)
-    if before is None or after is None:
-        return out
-    for pointer, old, new in _walk_changes(_shape(before), _shape(after), ""):
-        if new is None:
-            out.append(
-                _finding(
-                    "field-disappeared",
-                    "breaking",
-                    recorded,
-                    key,
-                    f"response {recorded.status}: {pointer}",
-                    f"field {pointer} is gone",
-                    "present",
-                    "missing",
-                )
-            )
-        elif old != "null" and new != "null":
-            out.append(
-                _finding(
-                    "field-retyped",
-                    "breaking",
-                    recorded,
-                    key,
-                    f"response {recorded.status}: {pointer}",
-                    f"{old} -> {new}",
-                    old,
-                    new,
-                )
-            )
-    return out
-
-
-def _walk_changes(old: Any, new: Any, pointer: str) -> Iterable[tuple[str, Any, Any]]:
-    if isinstance(old, dict):
-        if not isinstance(new, dict):
-            yield pointer or "/", "object", _kind(new)
-            return
-        for key, sub in old.items():
-            if key not in new:
-                yield f"{pointer}/{key}", _kind(sub), None
-            else:
-                yield from _walk_changes(sub, new[key], f"{pointer}/{key}")
-    elif isinstance(old, list):
-        if not isinstance(new, list):
-            yield pointer or "/", "array", _kind(new)
-        elif old and new:
-            yield from _walk_changes(old[0], new[0], f"{pointer}/*")
-    elif _kind(old) != _kind(new):
-        yield pointer or "/", _kind(old), _kind(new)
-
-
-def _kind(shape: Any) -> str:
-    if isinstance(shape, dict):
-        return "object"
-    if isinstance(shape, list):
-        return "array"
-    return str(shape)
+    ]
 
 
 def _aggregate(group: list[Finding]) -> Finding:
