@@ -178,6 +178,53 @@ class RecordingProxy:
             self._master.shutdown()
 
 
+class BackgroundProxy:
+    """A `RecordingProxy` serving on a background thread: `with BackgroundProxy(cfg) as proxy: ... proxy.url`.
+
+    Leaving the block stops it; `counters` then holds what it recorded (everything answered is on disk)."""
+
+    def __init__(self, cfg: ProxyConfig, start_timeout: float = 30.0) -> None:
+        self.proxy = RecordingProxy(cfg)
+        self.counters: dict[str, Any] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._serve, name="recorder-proxy", daemon=True)
+        self._timeout = start_timeout
+
+    def _serve(self) -> None:
+        try:
+            self.counters = self.proxy.run(install_signals=False)
+        except BaseException as exc:  # reported by start() or stop()
+            self._error = exc
+            self.proxy.ready.set()
+
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:PORT`: where consumers send their requests."""
+        host, port = self.proxy.addresses[0]
+        return f"http://{host}:{port}"
+
+    def start(self) -> BackgroundProxy:
+        self._thread.start()
+        if not self.proxy.ready.wait(self._timeout) or self._error is not None or not self.proxy.addresses:
+            self.stop()
+            if isinstance(self._error, RecorderError):
+                raise self._error
+            raise ProxyError(f"the proxy did not start within {self._timeout:.0f} s.")
+        return self
+
+    def stop(self) -> dict[str, Any]:
+        """Stop serving and wait until everything answered is stored; returns the counters."""
+        self.proxy.stop()
+        self._thread.join(120)
+        return self.counters
+
+    def __enter__(self) -> BackgroundProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     """Connections still open at shutdown are cancelled: that is expected, not worth a traceback."""
     exc = context.get("exception")

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from recorder import __version__
 from recorder.common.times import iso
 from recorder.config import load_settings
 from recorder.learn.observed import ObservedOptions
 from recorder.store import Store, open_store
+from recorder.version import __version__
 
 app = typer.Typer(
     name="recorder",

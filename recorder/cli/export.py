@@ -44,17 +44,17 @@ def export_openapi(
     config: ConfigOption = None,
 ) -> None:
     """Export the observed contract as OpenAPI 3.1 (or 3.0)."""
-    from recorder.contracts.export import export_openapi as run
+    from recorder import export_openapi as run
 
     if openapi_version not in ("3.0", "3.1"):
         raise typer.BadParameter("use 3.0 or 3.1", param_hint="--openapi-version")
     contract = run(
         open_db(db),
         output,
-        observed_options(config, provider, evidence),
-        version=openapi_version,
+        openapi_version=openapi_version,
         examples=examples,
         snapshot=version,
+        options=observed_options(config, provider, evidence),
     )
     out.print(
         f"wrote {output}: OpenAPI {openapi_version}, {len(contract.operations)} operations of"
@@ -77,17 +77,17 @@ def export_pact(
     config: ConfigOption = None,
 ) -> None:
     """Export one Pact file per consumer-provider pair."""
-    from recorder.contracts.export import export_pacts
+    from recorder import export_pacts
 
     if pact_version not in (3, 4):
         raise typer.BadParameter("use 3 or 4", param_hint="--pact-version")
     written = export_pacts(
         open_db(db),
         output,
-        observed_options(config, provider),
-        version=pact_version,
+        pact_version=pact_version,
         consumer=consumer,
         snapshot=version,
+        options=observed_options(config, provider),
     )
     for name, path in written.items():
         out.print(f"wrote {path} (consumer {name})")
@@ -107,7 +107,7 @@ def export_jsonschema(
     config: ConfigOption = None,
 ) -> None:
     """Export one JSON Schema (2020-12) per operation body."""
-    from recorder.contracts.export import export_jsonschema as run
+    from recorder import export_jsonschema as run
 
-    written = run(open_db(db), output, observed_options(config, provider, evidence), snapshot=version)
+    written = run(open_db(db), output, snapshot=version, options=observed_options(config, provider, evidence))
     out.print(f"wrote {len(written)} schemas into {output}")

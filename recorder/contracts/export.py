@@ -1,4 +1,4 @@
-"""Export commands as library functions: observed contract -> OpenAPI, Pact, JSON Schema files."""
+"""Contracts written to files: OpenAPI, one Pact per consumer (with its own recorded exchanges), JSON Schemas."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from recorder.contracts import jsonschema as jsonschema_format
 from recorder.contracts import openapi as openapi_format
 from recorder.contracts import pact as pact_format
 from recorder.errors import RecorderError
-from recorder.learn.observed import Observed, ObservedOptions, observed_contract
+from recorder.learn.observed import Observed
 from recorder.model import Contract
 from recorder.store import Store
 
@@ -24,52 +24,26 @@ def write_text(path: Path, text: str) -> None:
         raise RecorderError(f"cannot write {path}: {exc.strerror}.") from None
 
 
-def resolve(store: Store, options: ObservedOptions, snapshot: str | None = None) -> Observed:
-    """The contract to export: a stored snapshot (`--version`), else the current observed contract, versioned
-    as the latest snapshot when nothing changed since, or as the next version with `-draft`."""
-    from recorder.health.history import by_version, current_version
-    from recorder.learn.observed import pick_provider
-    from recorder.learn.summaries import catch_up
-
-    if snapshot is not None:
-        catch_up(store)
-        return by_version(store, pick_provider(store, options.provider), snapshot).observed
-    observed = observed_contract(store, options)
-    version = current_version(store, observed)
-    return Observed(observed.contract.model_copy(update={"version": version}), observed.shapes)
-
-
-def export_openapi(
-    store: Store,
-    out: Path,
-    options: ObservedOptions,
-    *,
-    version: str = "3.1",
-    examples: bool = True,
-    snapshot: str | None = None,
-) -> Contract:
-    """Write the observed contract (or a snapshot) as OpenAPI (YAML or JSON by extension)."""
+def check_openapi_path(out: Path) -> None:
+    """An OpenAPI file is YAML or JSON, by its extension."""
     if out.suffix.lower() not in (".yaml", ".yml", ".json"):
         raise RecorderError(f"{out}: the OpenAPI file must end in .yaml, .yml or .json.")
-    contract = resolve(store, options, snapshot).contract
-    doc = openapi_format.to_openapi(
-        contract, version=version, evidence=options.thresholds.evidence, examples=examples
-    )
+
+
+def write_openapi(
+    contract: Contract, out: Path, *, version: str = "3.1", evidence: bool = True, examples: bool = True
+) -> None:
+    """Write a contract as OpenAPI 3.1 (or 3.0), YAML or JSON by the file's extension."""
+    check_openapi_path(out)
+    doc = openapi_format.to_openapi(contract, version=version, evidence=evidence, examples=examples)
     write_text(out, openapi_format.dumps(doc, out))
-    return contract
 
 
-def export_pacts(
-    store: Store,
-    out_dir: Path,
-    options: ObservedOptions,
-    *,
-    version: int = 3,
-    consumer: str | None = None,
-    snapshot: str | None = None,
+def write_pacts(
+    store: Store, observed: Observed, out_dir: Path, *, version: int = 3, consumer: str | None = None
 ) -> dict[str, Path]:
-    """Write one pact per consumer (of the chosen provider); returns consumer -> file."""
-    observed = resolve(store, options, snapshot)
+    """Write one pact per consumer of the observed contract, each replaying that consumer's own recorded
+    exchanges; returns consumer -> file."""
     contract = observed.contract
     consumers = sorted(
         {
@@ -135,15 +109,10 @@ def consumer_examples(
     return out
 
 
-def export_jsonschema(
-    store: Store, out_dir: Path, options: ObservedOptions, snapshot: str | None = None
-) -> dict[str, Path]:
+def write_jsonschema(contract: Contract, out_dir: Path, *, evidence: bool = True) -> dict[str, Path]:
     """Write one JSON Schema per operation body; returns file name -> path."""
-    contract = resolve(store, options, snapshot).contract
     written = {}
-    for name, schema in jsonschema_format.schema_files(
-        contract, evidence=options.thresholds.evidence
-    ).items():
+    for name, schema in jsonschema_format.schema_files(contract, evidence=evidence).items():
         path = out_dir / name
         write_text(path, jsonschema_format.dumps(schema))
         written[name] = path

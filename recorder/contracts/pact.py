@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from recorder import __version__
 from recorder.common.schemas import declared_types
 from recorder.contracts import pact_paths
 from recorder.learn.strformats import FORMAT_PATTERNS
 from recorder.model import Contract, Operation, Parameter, Response
+from recorder.version import __version__
 
 PATH_PARAM_REGEX = {
     "integer": r"-?[0-9]+",

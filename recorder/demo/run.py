@@ -6,16 +6,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recorder.capture.proxy import ProxyConfig, RecordingProxy
+from recorder import export_jsonschema, export_openapi, export_pacts, record
 from recorder.config import Settings
-from recorder.contracts.export import export_jsonschema, export_openapi, export_pacts, write_text
+from recorder.contracts.export import write_text
 from recorder.demo.consumer import drive
 from recorder.demo.provider import ShopServer
 from recorder.judge.runs import run_drift
@@ -41,19 +40,9 @@ def record_through_proxy(
     server_url: str, db: Path, count: int, seed: int
 ) -> tuple[dict[str, Any], dict[int, int]]:
     """Run the recording proxy in front of `server_url`, drive `count` calls through it, stop it cleanly."""
-    proxy = RecordingProxy(ProxyConfig(db=db, upstream=server_url, listen_port=0, provider="shop"))
-    result: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: result.update(proxy.run(install_signals=False)), daemon=True)
-    thread.start()
-    if not proxy.ready.wait(30) or not proxy.addresses:
-        proxy.stop()
-        thread.join(30)
-        raise RuntimeError("the demo proxy did not start")
-    host, port = proxy.addresses[0]
-    statuses = drive(f"http://{host}:{port}", count, seed)
-    proxy.stop()
-    thread.join(60)
-    return result, statuses
+    with record(server_url, db, provider="shop") as proxy:
+        statuses = drive(proxy.url, count, seed)
+    return proxy.counters, statuses
 
 
 def _replay_step(db: Path, target: str, contract: Any, before: float) -> str:
@@ -96,13 +85,12 @@ def run_demo(out: Path, say: Say, requests: int = 300) -> DemoResult:
             f"(dropped {counters.get('dropped', 0)}; statuses {dict(sorted(statuses.items()))})"
         )
 
-        database = open_store(db)
         options = ObservedOptions.from_settings(Settings(), provider="shop", version="1.0.0")
-        contract = export_openapi(database, out / "openapi.yaml", options)
+        contract = export_openapi(db, out / "openapi.yaml", options=options)
         files["openapi"] = out / "openapi.yaml"
-        pacts = export_pacts(database, out / "pacts", options)
+        pacts = export_pacts(db, out / "pacts", options=options)
         files["pacts"] = out / "pacts"
-        schemas = export_jsonschema(database, out / "schemas", options)
+        schemas = export_jsonschema(db, out / "schemas", options=options)
         files["schemas"] = out / "schemas"
         say(
             f"2. learned {len(contract.operations)} operations: wrote {files['openapi']}, "

@@ -13,7 +13,8 @@ from typing import Any
 from recorder.common.times import iso
 from recorder.errors import RecorderError
 from recorder.judge.diff import bump, diff_contracts, version_bump
-from recorder.learn.observed import Observed, ObservedOptions, observed_contract
+from recorder.learn.observed import Observed, ObservedOptions, observed_contract, pick_provider
+from recorder.learn.summaries import catch_up
 from recorder.model import Contract, Snapshot
 from recorder.store import Store
 
@@ -159,3 +160,14 @@ def take_snapshot(
     if not stored:
         raise RecorderError(f"a snapshot {new_version!r} of {provider} already exists.")
     return by_version(store, provider, new_version).meta, True
+
+
+def resolve(store: Store, options: ObservedOptions, snapshot: str | None = None) -> Observed:
+    """The contract to export: a stored snapshot (`--version`), else the current observed contract, versioned
+    as the latest snapshot when nothing changed since, or as the next version with `-draft`."""
+    if snapshot is not None:
+        catch_up(store)
+        return by_version(store, pick_provider(store, options.provider), snapshot).observed
+    observed = observed_contract(store, options)
+    version = current_version(store, observed)
+    return Observed(observed.contract.model_copy(update={"version": version}), observed.shapes)

@@ -40,7 +40,7 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
     """Render `report` in format `fmt` (one of `FORMATS`); `color` adds ANSI colours to `text` only."""
     if fmt not in _MODULES:
         raise ConfigError(f"unknown report format {fmt!r}. Choose one of: {', '.join(FORMATS)}.")
-    module = importlib.import_module(_MODULES[fmt])  # lazily: only `text` needs rich
+    module = importlib.import_module(_MODULES[fmt])  # lazily: a command pays only for its format
     if fmt == "text":
         return module.render(report, color=color)
     return module.render(report)

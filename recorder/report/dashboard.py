@@ -24,7 +24,6 @@ import math
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from recorder import __version__
 from recorder.model import DeprecationCandidate, Finding, Health, OperationHealth, Snapshot
 from recorder.report.common import SEVERITIES, operation_order, plural, severity_phrase, sorted_findings
 from recorder.report.svg import (
@@ -43,6 +42,7 @@ from recorder.report.svg import (
     traffic_unit,
     value_grid,
 )
+from recorder.version import __version__
 
 MAX_OPERATION_ROWS = 25  # per-operation charts and tables show the riskiest operations, then "and N more"
 MAX_CONSUMER_COLUMNS = 8  # further consumers are summed into one "others" column

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 
-from recorder import __version__
 from recorder.model import SEVERITY_RANK, FieldPresence, Finding, OperationTraffic, Report
 from recorder.report.common import (
     SEVERITIES,
@@ -43,6 +42,7 @@ from recorder.report.svg import (
     traffic_lines,
     traffic_unit,
 )
+from recorder.version import __version__
 
 MAX_OPERATION_BARS = 20
 MAX_FIELD_BARS = 40
