@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from recorder.common.http import header
 from recorder.common.jsonvalues import json_body
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -52,14 +51,6 @@ class Exchange(Frozen):
     response_truncated: bool = False
     error: str | None = None
     source: str = "proxy"
-
-    def request_header(self, name: str) -> str | None:
-        """The first request header called `name` (case-insensitive), or None."""
-        return header(self.request_headers, name)
-
-    def response_header(self, name: str) -> str | None:
-        """The first response header called `name` (case-insensitive), or None."""
-        return header(self.response_headers, name)
 
     def json_body(self, which: Literal["request", "response"]) -> Any:
         """The body parsed as JSON, or `NOT_JSON` when it is absent, truncated or not JSON."""

@@ -1,15 +1,10 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 os.environ.setdefault("PACT_DO_NOT_TRACK", "true")  # the pact verifier must not phone home from tests
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from support import serve
 
 from recorder.demo.provider import ShopServer

@@ -223,9 +223,41 @@ def running_proxy(upstream: str, db: Path, *extra: str, **kw: Any) -> Iterator[P
             proxy.stop()
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The real CLI as a subprocess."""
-    return subprocess.run([*RECORDER, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+# Commands that serve, spawn processes or handle signals run as real subprocesses; the others in-process.
+SUBPROCESS_COMMANDS = frozenset({"proxy", "stub", "import", "demo"})
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 120, subprocess_: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """The real CLI: in-process through typer's CliRunner (fast), or as a subprocess (`python -m recorder`)
+    for the commands in `SUBPROCESS_COMMANDS` and when asked."""
+    if subprocess_ or (args and args[0] in SUBPROCESS_COMMANDS):
+        return subprocess.run([*RECORDER, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    return invoke_cli(*args, cwd=cwd)
+
+
+def invoke_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """One command line run in this process with typer's CliRunner: stdout, stderr and the exit code as
+    `recorder` would give them (`recorder.cli.run` is what the console script calls)."""
+    from typer.testing import CliRunner
+
+    from recorder.cli import run
+
+    here = os.getcwd()
+    with CliRunner().isolation() as (stdout, stderr, _):
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            code = run(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            os.chdir(here)
+            sys.stdout.flush()  # the runner's streams buffer text: flush before reading them
+            sys.stderr.flush()
+        out, err = stdout.getvalue().decode("utf-8", "replace"), stderr.getvalue().decode("utf-8", "replace")
+    return subprocess.CompletedProcess(list(args), code, out, err)
 
 
 def db_rows(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import zlib
 
-try:  # both come with mitmproxy; listed as our own dependencies too
-    import brotli
-except ImportError:  # pragma: no cover
-    brotli = None
-try:
-    import zstandard
-except ImportError:  # pragma: no cover
-    zstandard = None
+import brotli
+import zstandard
 
 
 class DecodeError(ValueError):
@@ -41,9 +35,9 @@ def _decode_one(data: bytes, coding: str, cap: int) -> bytes:
                 return _zlib(data, zlib.MAX_WBITS, cap)
             except zlib.error:
                 return _zlib(data, -zlib.MAX_WBITS, cap)
-        if coding == "br" and brotli is not None:
+        if coding == "br":
             return _brotli(data, cap)
-        if coding == "zstd" and zstandard is not None:
+        if coding == "zstd":
             reader = zstandard.ZstdDecompressor().stream_reader(data)
             return reader.read(cap)
     except (zlib.error, OSError, ValueError) as exc:

@@ -122,5 +122,13 @@ class ProxyMetrics:
         yield latency
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
-        """Serve `/metrics` on host:port in a background thread."""
-        start_http_server(port, addr=host, registry=self.registry)
+        """Serve `/metrics` on host:port (0: any free port, then in `.port`) in a background thread."""
+        self._server, _ = start_http_server(port, addr=host, registry=self.registry)
+        self.port = self._server.server_port
+
+    def stop(self) -> None:
+        """Stop serving `/metrics`."""
+        server = getattr(self, "_server", None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()

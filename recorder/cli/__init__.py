@@ -31,33 +31,39 @@ app.registered_commands.sort(key=_position)  # `recorder --help` lists commands 
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry: run the app; user errors become one line on stderr and exit code 2."""
+    """Console entry: run the app and exit with its code."""
+    sys.exit(run(sys.argv[1:] if argv is None else argv))
+
+
+def run(args: list[str]) -> int:
+    """Run one command line; user errors become one line on stderr and exit code 2 (never a traceback)."""
     command = typer.main.get_command(app)
-    args = sys.argv[1:] if argv is None else argv
     try:
         code = command.main(args=args, prog_name="recorder", standalone_mode=False)
     except RecorderError as exc:
-        _fail(str(exc), exc.exit_code)
+        return _fail(str(exc), exc.exit_code)
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except typer.Abort:
-        _fail("aborted.", 130)
+        return _fail("aborted.", 130)
     except KeyboardInterrupt:
-        _fail("interrupted.", 130)
+        return _fail("interrupted.", 130)
     except typer.TyperException as exc:  # click usage errors: bad option, missing argument, bad value
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        _fail(f"{message}{hint}", getattr(exc, "exit_code", 2))
+        return _fail(f"{message}{hint}", getattr(exc, "exit_code", 2))
     except Exception as exc:  # a bug of ours: still one line, with a way to get the traceback
         if os.environ.get("RECORDER_DEBUG"):
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (set RECORDER_DEBUG=1 to see the traceback)", 2)
-    sys.exit(code if isinstance(code, int) else 0)
+        return _fail(
+            f"internal error: {type(exc).__name__}: {exc} (set RECORDER_DEBUG=1 to see the traceback)", 2
+        )
+    return code if isinstance(code, int) else 0
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> int:
     message = " ".join(str(message).split())
     sys.stderr.write(f"recorder: error: {message}\n")
     sys.stderr.flush()
-    sys.exit(code)
+    return code

@@ -52,12 +52,6 @@ SECRET_NAME = (
     r"|signature|csrf|xsrf|otp|pin[-_]?code|cvv|cvc|ssn"
 )
 _SECRET_NAME_RE = re.compile(rf"(?i)(?:{SECRET_NAME})")
-# A quoted JSON key or a form/query key with a secret-like name somewhere in raw text.
-_SECRET_KEY_IN_TEXT = re.compile(
-    rb"(?i)(?:\"[^\"\\]{0,64}(?:" + SECRET_NAME.encode() + rb")[^\"\\]{0,64}\"\s*:"
-    rb"|name=\"[^\"\\]{0,64}(?:" + SECRET_NAME.encode() + rb")[^\"\\]{0,64}\""
-    rb"|(?:^|[&\s<])[\w.-]{0,64}(?:" + SECRET_NAME.encode() + rb")[\w.-]{0,64}(?:=|>))"
-)
 
 # Every built-in pattern starts with a literal character and checks the boundary before it with a lookbehind
 # after it (`e(?<!\we)yJ` is `\beyJ`): the regex engine then skips a position as soon as its first character
@@ -128,12 +122,6 @@ class Redactor:
             b"|".join(f"(?:{p})".encode() for p in patterns.values()), re.DOTALL
         )
         self._name_cache: dict[str, bool] = {}
-        extra_names = [re.escape(n).encode() for n in self._extra_fields]
-        self._key_in_text = (
-            re.compile(_SECRET_KEY_IN_TEXT.pattern + b"|" + b"|".join(extra_names), _SECRET_KEY_IN_TEXT.flags)
-            if extra_names
-            else _SECRET_KEY_IN_TEXT
-        )
 
     # -- names --------------------------------------------------------------------------------------------
 

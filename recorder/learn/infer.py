@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from genson import SchemaBuilder, SchemaNode
+from genson import SchemaNode
 from genson.schema.strategies import Boolean, List, Null, Number, Object, String
 
 from recorder.config import InferenceSettings
@@ -495,16 +495,6 @@ class EvidenceNode(SchemaNode):
 
 
 _TYPE_ORDER = {"object": 0, "array": 1, "string": 2, "integer": 3, "number": 3, "boolean": 4, "null": 5}
-
-
-class EvidenceBuilder(SchemaBuilder):
-    """`SchemaBuilder` whose nodes count evidence (genson's extension point: `EXTRA_STRATEGIES`)."""
-
-    EXTRA_STRATEGIES = EvidenceNode.STRATEGIES
-    NODE_CLASS = EvidenceNode
-
-    def __init__(self) -> None:
-        super().__init__(schema_uri=None)
 
 
 MAX_DEPTH = 64  # deeper nesting is summarised as a string "<nested too deep>" (recursion-safe)

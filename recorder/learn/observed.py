@@ -579,11 +579,6 @@ def _operation_id(method: str, path: str) -> str:
     return head + "".join(w[:1].upper() + w[1:] for w in rest)
 
 
-def count_observations(summary: dict[str, Any]) -> int:
-    """Re-exported for reports: how many values a summary saw."""
-    return observations(summary)
-
-
 def common(values: Iterable[str]) -> str | None:
     """The most common value."""
     counter = Counter(values)

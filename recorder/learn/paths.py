@@ -19,20 +19,6 @@ from urllib.parse import quote, unquote
 
 from recorder.common.routes import split_path
 
-PARAM_KINDS = (
-    "int",
-    "uuid",
-    "hex",
-    "digest",
-    "semver",
-    "date",
-    "datetime",
-    "prefixed",
-    "opaque",
-    "email",
-    "slug",
-)
-
 _INT = re.compile(r"-?\d{1,40}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 _HEX = re.compile(

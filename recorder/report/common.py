@@ -6,7 +6,6 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from recorder.model import SEVERITY_RANK, Finding, Report, finding_order, operation_order
@@ -124,9 +123,3 @@ def examples_phrase(examples: Iterable[int], limit: int = 3) -> str:
     ids = list(examples)
     text = ", ".join(str(i) for i in ids[:limit])
     return text + (f" (+{len(ids) - limit})" if len(ids) > limit else "")
-
-
-def hour_label(epoch: int, with_date: bool) -> str:
-    """`14:00` or `May 01 14:00` (UTC) for an epoch-second hour."""
-    dt = datetime.fromtimestamp(epoch, UTC)
-    return dt.strftime("%b %d %H:%M" if with_date else "%H:%M")
