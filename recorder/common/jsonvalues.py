@@ -1,9 +1,8 @@
 """JSON values: their JSON Schema type, parsing bodies, and the typed reading of text (query and form values).
 
-One answer to "what type is this value", used by inference, drift, the single-exchange checker, replay, the
-stub and the Pact reader and writer alike: a JSON number is an `integer` when it has no fractional part, as
-JSON Schema says (`1.0` is an integer), as long as a double can tell (below 2**53 in magnitude; beyond that
-every double is whole, so it is a `number`).
+One answer to "what type is this value", used by inference, drift, the single-exchange checker, the fast
+conformance check, replay, the stub and the Pact reader alike: a JSON number is an `integer` when it has no
+fractional part, as JSON Schema 2020-12 says (`1.0` and `1e300` are integers, `1.5` and NaN are not).
 """
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ from typing import Any
 import orjson
 
 from recorder.common.http import is_json_media_type
-
-INTEGRAL_LIMIT = 2**53  # doubles at or beyond this magnitude have no fractional part to look at
 
 
 class _NotJson:
@@ -31,8 +28,8 @@ NOT_JSON: Any = _NotJson()  # a body that is absent, truncated or not JSON (None
 
 
 def is_integral(value: float) -> bool:
-    """True for a float that JSON Schema counts as an integer: `2.0` yes, `2.5`, `nan`, `1e300` no."""
-    return math.isfinite(value) and value.is_integer() and abs(value) < INTEGRAL_LIMIT
+    """True for a float that JSON Schema counts as an integer: `2.0` and `1e300` yes, `2.5`, NaN, infinity no."""
+    return math.isfinite(value) and value.is_integer()
 
 
 def json_type(value: Any) -> str:

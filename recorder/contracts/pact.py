@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from recorder.common.jsonvalues import json_type
 from recorder.common.schemas import declared_types
 from recorder.contracts import pact_paths
 from recorder.learn.strformats import FORMAT_PATTERNS
@@ -252,9 +253,10 @@ def _rules(value: Any, schema: dict[str, Any], path: str, out: dict[str, Any], v
     fmt = schema.get("format")
     if isinstance(value, str) and fmt in FORMAT_PATTERNS:
         out[path] = {"matchers": [{"match": "regex", "regex": FORMAT_PATTERNS[fmt]}], "combine": "AND"}
-    elif types == {"integer"} and isinstance(value, int) and not isinstance(value, bool):
+    elif types == {"integer"} and type(value) is int:
+        # (not json_type: Pact's integer matcher wants an integer token, so an example `2.0` gets `type`)
         out[path] = {"matchers": [{"match": "integer"}], "combine": "AND"}
-    elif types == {"number"} and isinstance(value, (int, float)) and not isinstance(value, bool):
+    elif types == {"number"} and json_type(value) in ("integer", "number"):
         out[path] = {"matchers": [{"match": "number"}], "combine": "AND"}
     else:
         out[path] = {"matchers": [{"match": "type"}], "combine": "AND"}

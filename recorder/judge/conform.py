@@ -11,6 +11,7 @@ import functools
 import re
 from typing import Any
 
+from recorder.common.jsonvalues import json_type
 from recorder.common.schemas import schema_types
 from recorder.learn.strformats import FORMAT_PATTERNS, matches_format
 
@@ -73,7 +74,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _number_conforms(schema: dict[str, Any], types: set[str] | None, value: float) -> bool:
-    integral = isinstance(value, int) or value.is_integer()
+    integral = json_type(value) == "integer"
     if types is not None and "number" not in types and not ("integer" in types and integral):
         return False
     low, high = schema.get("minimum"), schema.get("maximum")

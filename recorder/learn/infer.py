@@ -18,6 +18,7 @@ from typing import Any
 from genson import SchemaNode
 from genson.schema.strategies import Boolean, List, Null, Number, Object, String
 
+from recorder.common.jsonvalues import is_integral
 from recorder.config import InferenceSettings
 from recorder.learn.strformats import STRICT_FORMATS, string_formats
 from recorder.learn.strformats import _cache as _format_cache
@@ -152,7 +153,7 @@ class EvidenceNumber(Number):
     def add_object(self, obj: Any) -> None:
         self.n += 1
         if type(obj) is float:
-            if math.isfinite(obj) and obj.is_integer() and abs(obj) < 2**53:
+            if is_integral(obj):
                 obj = int(obj)  # 2.0 is an integer value in JSON Schema
             else:
                 self.floats += 1
