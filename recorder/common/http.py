@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+# Headers about one connection or message framing (RFC 9110 7.6.1, plus Host and Content-Length): never
+# replayed, echoed or written into a contract.
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host",
+     "content-length"}
+)  # fmt: skip
+
 
 def header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
     """The first header called `name` (case-insensitive) in a list of (name, value) pairs, or None."""
@@ -30,3 +37,12 @@ def is_json_media_type(content_type: str | None) -> bool:
     """True for `application/json`, `application/problem+json`, `text/json` and the like."""
     mt = media_type(content_type)
     return bool(mt) and (mt.endswith("/json") or mt.endswith("+json"))
+
+
+def vary_names(headers: Iterable[tuple[str, str]]) -> list[str]:
+    """The request headers a response says it varies on (`Vary: Accept, X-Api-Version`), lower-case."""
+    names: list[str] = []
+    for key, value in headers:
+        if key.lower() == "vary":
+            names += [n.strip().lower() for n in value.split(",") if n.strip() and n.strip() != "*"]
+    return names

@@ -13,13 +13,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from recorder.common.http import HOP_BY_HOP, vary_names
 from recorder.common.jsonvalues import json_type
+from recorder.common.redact import Redactor
 from recorder.common.schemas import declared_types
 from recorder.contracts import pact_paths
 from recorder.learn.strformats import FORMAT_PATTERNS
 from recorder.model import Contract, Operation, Parameter, Response
 from recorder.version import __version__
 
+_REDACTOR = Redactor()  # only asked which header names hold secrets
 PATH_PARAM_REGEX = {
     "integer": r"-?[0-9]+",
     "uuid": r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
@@ -93,9 +96,7 @@ def _interaction(op: Operation, resp: Response, ex: Example, version: int) -> di
                 query_rules[name] = {"matchers": [{"match": "regex", "regex": regex}], "combine": "AND"}
         if query_rules:
             req_rules["query"] = query_rules
-    headers = {}
-    if ex.request_body is not None and ex.request_content_type:
-        headers["Content-Type"] = ex.request_content_type
+    headers = _request_headers(ex)
     if headers:
         request["headers"] = headers
     if ex.request_body is not None:
@@ -133,6 +134,26 @@ def _interaction(op: Operation, resp: Response, ex: Example, version: int) -> di
             "response": response,
         }
     return interaction
+
+
+def _request_headers(ex: Example) -> dict[str, str]:
+    """The recorded request headers that change the answer: `Accept`, `Content-Type` (with a body), and every
+    header the response says it `Vary`s on; never a secret, never one about the connection."""
+    wanted = {"accept", *vary_names(ex.response_headers.items())} - HOP_BY_HOP - {"accept-encoding"}
+    headers = {}
+    for name, value in sorted(ex.request_headers.items()):
+        low = name.lower()
+        if low not in wanted or _REDACTOR.is_secret_name(low) or "<redacted:" in value:
+            continue
+        headers[_header_case(low)] = value
+    if ex.request_body is not None and ex.request_content_type:
+        headers["Content-Type"] = ex.request_content_type
+    return headers
+
+
+def _header_case(name: str) -> str:
+    """`x-api-version` -> `X-Api-Version`."""
+    return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
 def _body(value: Any, content_type: str | None, version: int) -> Any:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from recorder.common.http import HOP_BY_HOP
 from recorder.common.times import now_iso
 from recorder.errors import RecorderError
 from recorder.judge.exchange import Checker, make_exchange
@@ -28,16 +29,7 @@ from recorder.model import Contract, Exchange, Finding, Report, finding_order
 from recorder.store import Store, Window
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-HOP_BY_HOP = {
-    "host",
-    "content-length",
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "accept-encoding",
-    "te",
-    "upgrade",
-}
+NOT_RESENT = HOP_BY_HOP | {"accept-encoding"}  # the client chooses its own encodings
 
 
 @dataclass
@@ -148,7 +140,7 @@ def replay(
         key = match[0].key if match else f"{ex.method} {ex.path}"
         limiter.wait()
         headers = {
-            k: v for k, v in ex.request_headers if k.lower() not in HOP_BY_HOP and "<redacted:" not in v
+            k: v for k, v in ex.request_headers if k.lower() not in NOT_RESENT and "<redacted:" not in v
         }
         headers.update(options.headers)
         query = urlencode([(k, v) for k, vs in ex.query.items() for v in vs])

@@ -10,14 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from recorder.common.http import is_json_media_type
+from recorder.common.http import HOP_BY_HOP, is_json_media_type
 from recorder.store import Store
 
 CACHE_SIZE = 4096
 RECORDED_WINDOW = 50_000  # the most recent exchanges of a database the stub answers concrete requests from
-HOP_HEADERS = frozenset(
-    {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive", "date", "server"}
-)
+HOP_HEADERS = HOP_BY_HOP | {"content-encoding", "date", "server"}  # recorded headers not answered again
 
 
 @dataclass(frozen=True)

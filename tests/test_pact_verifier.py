@@ -1,0 +1,107 @@
+"""Pacts the official verifier (pact-python) loads and passes: keys that are not plain identifiers, and
+providers that negotiate the content type."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from support import run_cli, running_proxy
+
+from recorder.contracts import pact_paths
+
+# Keys GitHub, Kubernetes and friends really send, and the ones that need the bracket form
+AWKWARD = ["+1", "-1", "a.b", "foo bar", "ünï", "$ref", "2024", "x-y", "@type", "tab\tkey", "it's", ""]
+
+
+class _Provider(BaseHTTPRequestHandler):
+    """JSON with awkward keys when asked for JSON (Accept), XML otherwise; `Vary: Accept, X-Api-Version`."""
+
+    protocol_version = "HTTP/1.1"
+    broken = False  # the negative control: `+1` becomes a string
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        number = int(self.path.rsplit("/", 1)[-1]) if self.path.rsplit("/", 1)[-1].isdigit() else 0
+        if "json" not in (self.headers.get("Accept") or ""):
+            body, ctype = b"<issue><id>1</id></issue>", "application/xml"
+        else:
+            reactions = {key: number + i for i, key in enumerate(AWKWARD)}
+            if type(self).broken:
+                reactions["+1"] = "many"
+            version = self.headers.get("X-Api-Version") or "1"
+            body = json.dumps({"id": number, "version": version, "reactions": reactions}).encode()
+            ctype = "application/json"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Vary", "Accept, X-Api-Version")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def provider():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Provider)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        _Provider.broken = False
+        server.shutdown()
+        server.server_close()
+
+
+def _verify(pacts: Path, url: str) -> None:
+    from pact import Verifier
+
+    Verifier("issues", host="127.0.0.1").add_source(str(pacts)).add_transport(url=url).verify()
+
+
+def test_rule_paths_name_every_key_the_way_the_verifier_reads_them():
+    assert pact_paths.child("$", "id") == "$.id"
+    assert pact_paths.child("$.reactions", "+1") == "$.reactions['+1']"
+    assert pact_paths.child("$", "ünï") == "$['ünï']" and pact_paths.child("$", "2024") == "$['2024']"
+    assert pact_paths.child("$", "it's") is None and pact_paths.child("$", "") is None
+    for key in AWKWARD:
+        path = pact_paths.child("$.a", key)
+        if path is not None:
+            assert pact_paths.parse(path) == ("a", key)
+
+
+@pytest.mark.parametrize("version", [3, 4])
+def test_pacts_with_awkward_keys_and_content_negotiation_pass_the_official_verifier(
+    provider, tmp_path, version
+):
+    db = tmp_path / "t.db"
+    with running_proxy(provider, db, "--provider", "issues") as proxy:
+        for n in range(1, 13):
+            headers = {"Accept": "application/json", "X-Api-Version": "2", "X-Consumer": "web"}
+            assert httpx.get(f"{proxy.url}/issues/{n}", headers=headers).status_code == 200
+    pacts = tmp_path / "pacts"
+    result = run_cli("export", "pact", "--db", str(db), "-o", str(pacts), "--pact-version", str(version))
+    assert result.returncode == 0, result.stderr
+    (pact_file,) = pacts.iterdir()
+    pact = json.loads(pact_file.read_text())
+    (interaction,) = pact["interactions"]
+    # the request keeps what changes the answer: Accept, and the header the provider varies on
+    assert interaction["request"]["headers"] == {"Accept": "application/json", "X-Api-Version": "2"}
+    rules = interaction["response"]["matchingRules"]["body"]
+    assert (
+        "$.reactions['+1']" in rules and "$.reactions['foo bar']" in rules and "$.reactions.-1" not in rules
+    )
+    assert not any(".['" in path for path in rules)
+    body = interaction["response"]["body"]
+    body = body["content"] if version == 4 else body
+    assert "it's" not in body["reactions"] and "" not in body["reactions"]  # no path could name them
+    _verify(pacts, provider)
+    _Provider.broken = True  # the provider changes the type of `+1`: the pact must catch it
+    with pytest.raises(Exception, match=r"(?i)verif|fail|mismatch"):
+        _verify(pacts, provider)
