@@ -556,12 +556,18 @@ def observations(summary: dict[str, Any]) -> int:
 
 
 def finalize_schema(
-    summary: dict[str, Any], th: Thresholds, name: str = "", constant: bool = False
+    summary: dict[str, Any],
+    th: Thresholds,
+    name: str = "",
+    constant: bool = False,
+    entities: int | None = None,
 ) -> dict[str, Any]:
     """A clean JSON Schema 2020-12 for a summary: types, formats, enums, required, maps, evidence.
 
     `constant` says the enclosing object never varied (the same entity observed again and again): its
-    fields then never become single-value enums, however often they were seen.
+    fields then never become single-value enums, however often they were seen. `entities` is how many
+    different objects the enclosing object's identifiers told apart (None: many, or no identifier): a value
+    tied to its entity is not an enum value (see `_is_enum`).
     """
     parts = subschemas(summary)
     if not parts:
@@ -570,7 +576,7 @@ def finalize_schema(
     typed = [p for p in parts if p["type"] != "null"]
     if not typed:
         return {"type": "null"}
-    schemas = [_finalize_part(p, th, name, constant) for p in typed]
+    schemas = [_finalize_part(p, th, name, constant, entities) for p in typed]
     if len(schemas) == 1:
         schema = schemas[0]
         if nulls:
@@ -595,12 +601,14 @@ def _merge_scalar_types(schemas: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
-def _finalize_part(part: dict[str, Any], th: Thresholds, name: str, constant: bool = False) -> dict[str, Any]:
+def _finalize_part(
+    part: dict[str, Any], th: Thresholds, name: str, constant: bool = False, entities: int | None = None
+) -> dict[str, Any]:
     kind = part["type"]
     stats = part.get("x-stats", {})
     n = stats.get("n", 0)
     if kind == "string":
-        return _finalize_string(stats, n, th, name, constant)
+        return _finalize_string(stats, n, th, name, constant, entities)
     if kind in ("integer", "number"):
         schema = {"type": kind}
         if kind == "integer" and _unix_time(stats, n, name, th):
@@ -637,7 +645,12 @@ def _unix_time(stats: dict[str, Any], n: int, name: str, th: Thresholds) -> bool
 
 
 def _finalize_string(
-    stats: dict[str, Any], n: int, th: Thresholds, name: str, constant: bool = False
+    stats: dict[str, Any],
+    n: int,
+    th: Thresholds,
+    name: str,
+    constant: bool = False,
+    entities: int | None = None,
 ) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string"}
     fmt = _format(stats, n, th)
@@ -645,7 +658,7 @@ def _finalize_string(
         schema["format"] = fmt
         return schema
     values = stats.get("vals")
-    if values and not (constant and len(values) == 1) and _is_enum(values, n, stats, th, name):
+    if values and not (constant and len(values) == 1) and _is_enum(values, n, stats, th, name, entities):
         schema["enum"] = sorted(v for v, _ in values)
     return schema
 
@@ -659,41 +672,65 @@ def _format(stats: dict[str, Any], n: int, th: Thresholds) -> str | None:
 
 
 _ID_NAME = re.compile(
-    r"(?i)(^id$|_id$|Id$|^uuid$|^guid$|^key$|token|hash|sha|digest|^name$|title|description|url|email|slug)"
+    r"(?i)(^id$|_id$|Id$|^uuid$|^guid$|^key$|token|hash|sha|digest|name$|title|description|url|uri$|href|email"
+    r"|slug|login|handle|nick)"
 )
+# open sets: contacts, places, codes with hundreds of values, times
+_OPEN_NAME = re.compile(
+    r"(?i)(phone|zip|postal|postcode|website|address|street|city|suite|country|currency|locale|language$|lang$"
+    r"|timezone|date$|time$|_at$|At$|latitude|longitude|^lat$|^lng$|^lon$)"
+)
+_NUMBER_TEXT = re.compile(r"[-+]?\d+(\.\d+)?")
 
 
 _CATEGORICAL = re.compile(
     r"(?i)(status|state|type|kind|role|mode|category|level|tier|plan|interval|unit|currency|visibility|direction"
     r"|order|sort|reason|outcome|result|method|format|policy|stage|phase|severity|priority|gender|channel|source"
-    r"|platform|environment|env|lang|language|locale|country|scope|action|event|object)$"
+    r"|platform|environment|env|scope|action|event|object)$"
 )
 _TITLE_WORDS = re.compile(r"[A-Z][a-z]+(?: [A-Z][a-z]+)*")
 
 
-def _is_enum(values: list[list[Any]], n: int, stats: dict[str, Any], th: Thresholds, name: str) -> bool:
-    """Few distinct values recurring over many observations (fewer than sqrt(n)); never ids or free text."""
+def _is_enum(
+    values: list[list[Any]],
+    n: int,
+    stats: dict[str, Any],
+    th: Thresholds,
+    name: str,
+    entities: int | None = None,
+) -> bool:
+    """A closed set of string values: few distinct values that keep recurring, never ids or free text.
+
+    Closure is judged the Good-Turing way: the share of observations whose value was seen only once estimates
+    the chance that the next value is a new one. An enum needs enough observations (`min_enum`), at most
+    `max_enum` values, three observations per value on average, and that chance at most 10% (20% for names
+    that say "category": status, type, kind, role...). A value must also be shared by different objects:
+    when the enclosing object's identifiers tell `entities` objects apart, there must be at most half as
+    many values (the same ten users fetched again and again repeat their names, not an enum). Never for
+    names of identifiers, names, text, contacts, places, codes from open sets (country, currency, language)
+    or times; never long or redacted strings, text with spaces, numbers in text, or proper nouns."""
     distinct = len(values)
     if n < th.min_enum or distinct == 0 or distinct > th.max_enum:
         return False
     if stats.get("long") or stats.get("red"):
         return False
-    if distinct >= math.sqrt(n):
+    if _ID_NAME.search(name or "") or _OPEN_NAME.search(name or ""):
         return False
-    if _ID_NAME.search(name or ""):
+    if entities is not None and distinct * 2 > entities:
         return False
     texts = [str(v) for v, _ in values]
     if any(" " in t and len(t) > 24 for t in texts):
         return False
-    if distinct > 1 and all(t.isdigit() for t in texts):
+    if distinct > 1 and all(_NUMBER_TEXT.fullmatch(t) for t in texts):
         return False
+    if distinct * 3 > n:
+        return False
+    unseen = sum(1 for _, c in values if c == 1) / n  # Good-Turing: the chance the next value is new
     if _CATEGORICAL.search(name or ""):
-        return True
-    # Other names need more: every value seen at least twice (no sign of unseen values) and values that
-    # look like codes, not proper nouns ("Berlin", "Oslo" are free text that happened to repeat).
-    if distinct > 1 and any(c < 2 for _, c in values):
-        return False
-    return not (distinct > 1 and all(_TITLE_WORDS.fullmatch(t) for t in texts))
+        return unseen <= 0.2
+    if distinct > 1 and all(_TITLE_WORDS.fullmatch(t) for t in texts):
+        return False  # "Berlin", "Oslo": free text that happened to repeat
+    return unseen <= 0.1
 
 
 def _finalize_object(
@@ -711,8 +748,9 @@ def _finalize_object(
         out: dict[str, Any] = {}
         required = []
         still = constant or not _varies(props)
+        entities = _entities(props)
         for key in sorted(props):
-            sub = finalize_schema(props[key], th, key, still)
+            sub = finalize_schema(props[key], th, key, still, entities)
             seen = present.get(key, 0)
             if th.evidence:
                 evidence: dict[str, Any] = {"seen": seen, "of": n}
@@ -728,6 +766,27 @@ def _finalize_object(
     if map_values:
         schema["additionalProperties"] = finalize_schema(map_values, th, name, constant)
     return schema
+
+
+_IDENTIFIER_KEY = re.compile(
+    r"(?i)^(id|uuid|guid|key|uri|url|href|login|username|email|number|slug)$|_id$|Id$"
+)
+
+
+def _entities(props: dict[str, Any]) -> int | None:
+    """How many different objects were observed, by their identifier fields (`id`, `uuid`, `login`...):
+    the most distinct values any of them took; None when one took too many to count, or there is none."""
+    counts = []
+    for key, sub in props.items():
+        if not _IDENTIFIER_KEY.search(key):
+            continue
+        for part in subschemas(sub):
+            if part["type"] in ("string", "integer", "number"):
+                vals = part.get("x-stats", {}).get("vals")
+                if vals is None:
+                    return None
+                counts.append(len(vals))
+    return max(counts) if counts else None
 
 
 def _varies(props: dict[str, Any]) -> bool:

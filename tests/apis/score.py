@@ -55,6 +55,9 @@ Enums
     when `observed` is given, contains every published value observed in the traffic for that field.
     enum_recall = covered / matched fields with a published enum.
 
+False enums: matched fields whose export has an enum where the published schema has none (an id, a name,
+free text or a measurement taken for a closed set); `extra.false_enums` counts them.
+
 Extras (not judged, for debugging): nullable_accuracy (nullable flags agree on matched fields),
 format_precision (exported observable formats that equal the published one), and when `observed` is given,
 field_coverage and status_coverage: the share of published fields/statuses the traffic contained at all
@@ -471,6 +474,7 @@ def score(
     formats = _Tally()
     format_precision = _Tally()
     enums = _Tally()
+    false_enums: list[dict[str, Any]] = []
     nullable = _Tally()
     nodes = [((k, c, ""), p, e) for k, c, p, e in roots] + [
         (key, fields_pub[key], fields_exp[key]) for key in common
@@ -502,6 +506,8 @@ def score(
             )
         if exp_formats:
             format_precision.add(bool(pub_formats & exp_formats))
+        if p.enum is None and e.enum is not None:
+            false_enums.append({**where(key), "exported": sorted(e.enum)})
         if p.enum is not None:
             seen = (
                 observed_norm.get((key[0], key[1]), {}).get(key[2], set()) if observed is not None else set()
@@ -533,6 +539,7 @@ def score(
         "format_recall": formats.value,
         "enum_recall": enums.value,
         "extra": {
+            "false_enums": len(false_enums),
             "nullable_accuracy": nullable.value,
             "format_precision": format_precision.value,
         },
@@ -555,6 +562,7 @@ def score(
             "required": required.misses,
             "formats": formats.misses,
             "enums": enums.misses,
+            "false_enums": false_enums,
         },
     }
     if observed is not None:
