@@ -11,7 +11,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from recorder.common.schemas import main_type
+from jsonschema import Draft202012Validator
+
+from recorder.common.schemas import main_type, merge_all_of, merge_schemas
 from recorder.judge.evidence import scalar_fits
 
 # ---------------------------------------------------------------------------------------------------------
@@ -36,18 +38,17 @@ class BodyGenerator:
         if isinstance(enum, list) and enum:
             choices = [v for v in enum if v is not None] or enum
             return self.rng.choice(choices)
-        for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get("allOf"), list):
+            merged = merge_all_of(schema)
+            if "allOf" in merged:  # parts that cannot be combined into one schema: generate for the first
+                merged = merge_schemas(
+                    [{k: v for k, v in merged.items() if k != "allOf"}, merged["allOf"][0]]
+                )
+            return self.value(merged, name, depth)
+        for key in ("oneOf", "anyOf"):
             branches = schema.get(key)
             if isinstance(branches, list) and branches:
-                real = [b for b in branches if not (isinstance(b, dict) and b.get("type") == "null")]
-                merged = {k: v for k, v in schema.items() if k != key}
-                return self.value({**merged, **(real or branches)[0]}, name, depth)
-        if isinstance(schema.get("allOf"), list):
-            merged = {k: v for k, v in schema.items() if k != "allOf"}
-            for part in schema["allOf"]:
-                if isinstance(part, dict):
-                    merged = _merge(merged, part)
-            return self.value(merged, name, depth)
+                return self._branch(schema, key, branches, name, depth)
         kind = main_type(schema)
         if depth <= 2 and name in self.echo and kind in ("string", "integer", "number"):
             echoed = echo_value(self.echo[name], schema, kind)
@@ -72,6 +73,24 @@ class BodyGenerator:
         if kind == "null":
             return None
         return self._text(name, schema)
+
+    def _branch(self, schema: dict[str, Any], key: str, branches: list[Any], name: str, depth: int) -> Any:
+        """A value for one branch of `oneOf`/`anyOf` (merged with the schema around it) that meets the whole:
+        for `oneOf`, exactly one branch must accept it, so branches are tried until one value does."""
+        rest = {k: v for k, v in schema.items() if k != key}
+        real = [b for b in branches if isinstance(b, dict) and b.get("type") != "null"] or [
+            b for b in branches if isinstance(b, dict)
+        ]
+        start = self.rng.randrange(len(real)) if real else 0
+        value: Any = None
+        for i in range(len(real)):
+            branch = real[(start + i) % len(real)]
+            candidate = merge_schemas([rest, branch]) if rest else branch
+            for _ in range(2):
+                value = self.value(candidate, name, depth)
+                if key == "anyOf" or sum(1 for b in branches if accepts(b, value)) == 1:
+                    return value
+        return value
 
     def _object(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
         props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
@@ -191,13 +210,24 @@ class BodyGenerator:
         return min(max(value, low), high)
 
 
-def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    out = {**a, **b}
-    if isinstance(a.get("properties"), dict) and isinstance(b.get("properties"), dict):
-        out["properties"] = {**a["properties"], **b["properties"]}
-    if a.get("required") or b.get("required"):
-        out["required"] = sorted(set(a.get("required") or ()) | set(b.get("required") or ()))
-    return out
+_VALIDATORS: dict[int, tuple[Any, Any]] = {}
+
+
+def accepts(schema: Any, value: Any) -> bool:
+    """Does `schema` accept `value`, by a JSON Schema 2020-12 validator (formats asserted)? Validators are
+    kept per schema object (contracts live as long as the stub)."""
+    if not isinstance(schema, dict):
+        return schema is not False
+    held = _VALIDATORS.get(id(schema))
+    if held is None or held[0] is not schema:
+        if len(_VALIDATORS) > 4096:
+            _VALIDATORS.clear()
+        validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        held = _VALIDATORS[id(schema)] = (schema, validator)
+    try:
+        return held[1].is_valid(value)
+    except Exception:  # a schema the validator cannot use (a broken pattern): say yes, as the stub did
+        return True
 
 
 def echo_value(value: str, schema: dict[str, Any], kind: str) -> Any:

@@ -37,7 +37,7 @@ from recorder.judge.evidence import scalar_fits
 from recorder.judge.exchange import Checker, make_exchange
 from recorder.judge.severity import is_failure
 from recorder.model import Body, Contract, Finding, Operation, Response
-from recorder.verify.stub.bodies import BodyGenerator, echo_value
+from recorder.verify.stub.bodies import BodyGenerator, accepts, echo_value
 from recorder.verify.stub.responses import (
     CACHE_SIZE,
     HOP_HEADERS,
@@ -52,6 +52,7 @@ from recorder.verify.stub.responses import (
 
 MAX_REQUEST_BODY = 10 * 1024 * 1024
 _CONFORMING = object()  # stands for any request body that meets its schema, in verdict keys
+TRUSTED = 3  # generated bodies of a response that met its schema before the generator is trusted there
 
 
 @dataclass
@@ -69,6 +70,9 @@ class _OperationPlan:
     examples_ok: dict[tuple[str, str], bool] = field(default_factory=dict)
     echo_fields: dict[tuple[int, str], dict[str, tuple[dict[str, Any], str]]] = field(default_factory=dict)
     headers: dict[tuple[int, str | None], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    generated_ok: dict[tuple[int, str], int] = field(
+        default_factory=dict
+    )  # bodies that met the schema; -1: check all
 
 
 def _status_int(status: str) -> int:
@@ -422,11 +426,40 @@ class Stub:
                 value = _echo_into(chosen.example, fields, params, echo_id)
             elif chosen.schema_ is not None:
                 rng = random.Random(f"{self.seed}|{op.key}|{status}|{path}")
-                value = BodyGenerator(rng, params, echo_id).value(chosen.schema_, "", 0)
+                value = self._generate(
+                    plan, (status, chosen.media_type), chosen.schema_, rng, params, echo_id
+                )
             else:
                 value = chosen.example
             payload = _encode(value, chosen.media_type)
         return StubResponse(status, tuple(headers), payload)
+
+    def _generate(
+        self,
+        plan: _OperationPlan,
+        key: tuple[int, str],
+        schema: dict[str, Any],
+        rng: random.Random,
+        params: dict[str, str],
+        echo_id: str | None,
+    ) -> Any:
+        """A generated body that meets its schema: the first bodies of each response are checked with a JSON
+        Schema validator; once three in a row met it the generator is trusted there, else every body is
+        checked and drawn again (up to 8 times) until one meets it."""
+        generator = BodyGenerator(rng, params, echo_id)
+        trust = plan.generated_ok.get(key, 0)
+        value = generator.value(schema, "", 0)
+        if trust >= TRUSTED:
+            return value
+        for _ in range(8):
+            if accepts(schema, value):
+                if trust >= 0:
+                    plan.generated_ok[key] = trust + 1
+                return value
+            plan.generated_ok[key] = trust = -1  # this generator misses here: check every body from now on
+            generator.echo, generator.echo_id = {}, None  # an echoed path value may be what does not fit
+            value = generator.value(schema, "", 0)
+        return value
 
     def _response_headers(
         self, plan: _OperationPlan, status: int, response: Response | None, body: Body | None
