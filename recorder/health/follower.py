@@ -24,6 +24,8 @@ from recorder.learn.summaries import OperationSummary, catch_up
 from recorder.model import Contract, Finding
 from recorder.store import open_store
 
+BATCH = 500  # exchanges folded per transaction: bounds the follower's memory (20 KB bodies: ~10 MB)
+
 
 class LiveDrift:
     """Compares batches of new evidence with a contract and reports each new finding once."""
@@ -79,7 +81,7 @@ def run(
         try:
             if store is None:
                 store = open_store(db_path, create=True)
-            folded += catch_up(store, on_batch=live.batch if live else None)
+            folded += catch_up(store, batch=BATCH, on_batch=live.batch if live else None)
             if (
                 retention is not None
                 and retention.enabled
