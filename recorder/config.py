@@ -53,6 +53,7 @@ class Settings(Frozen):
     infer: InferenceSettings = Field(default_factory=InferenceSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     paths: tuple[str, ...] = ()
+    db: str | None = None  # the database when no --db (or RECORDER_DB) says: a file or postgresql:// URL
     source: str | None = None
 
 

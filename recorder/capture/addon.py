@@ -34,6 +34,7 @@ from mitmproxy import ctx, exceptions, flowfilter, http
 from recorder.capture.sink import DEFAULT_MAX_BODY, RawRecord, encode_frame
 from recorder.config import RedactionSettings, load_settings
 from recorder.errors import RecorderError
+from recorder.store import DB_ENV, is_url, open_store
 
 log = logging.getLogger("recorder")
 
@@ -87,7 +88,7 @@ def json_events(stream: Iterable[bytes]) -> Iterator[dict[str, Any]]:
 class SinkProcess:
     """The child process that stores records, fed through its stdin pipe (non-blocking once ready)."""
 
-    def __init__(self, db: Path, settings: dict[str, Any], session: dict[str, Any]) -> None:
+    def __init__(self, db: str | Path, settings: dict[str, Any], session: dict[str, Any]) -> None:
         self.db = db
         self.settings = settings
         self.session = session
@@ -101,14 +102,13 @@ class SinkProcess:
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env[DB_ENV] = str(self.db)  # not in argv: other users can read a command line, not our environment
         self._ready.clear()
         self.proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "recorder.capture.sink",
-                "--db",
-                str(self.db),
                 "--settings",
                 json.dumps(self.settings),
                 "--session",
@@ -193,16 +193,9 @@ class SinkProcess:
 class FollowerProcess:
     """The low-priority child that keeps evidence, retention and live drift current (`recorder.health.follower`)."""
 
-    def __init__(self, db: Path, interval: float, retention: str, contract: str) -> None:
-        self.args = [
-            sys.executable,
-            "-m",
-            "recorder.health.follower",
-            "--db",
-            str(db),
-            "--interval",
-            str(interval),
-        ]
+    def __init__(self, db: str | Path, interval: float, retention: str, contract: str) -> None:
+        self.db = db
+        self.args = [sys.executable, "-m", "recorder.health.follower", "--interval", str(interval)]
         if retention:
             self.args += ["--retention", retention]
         if contract:
@@ -214,6 +207,7 @@ class FollowerProcess:
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        env[DB_ENV] = str(self.db)
         # its stderr is ours: live drift lines appear in the proxy's log
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, env=env, start_new_session=True)
         threading.Thread(target=self._read, name="recorder-follower-events", daemon=True).start()
@@ -332,9 +326,16 @@ class Recorder:
             return
         if self._sink is not None:
             return  # already running; option changes at runtime apply to the next proxy start
-        db = Path(opts.recorder_db).expanduser()
-        if db.parent and not db.parent.is_dir():
-            raise exceptions.OptionsError(f"recorder_db: folder {db.parent} does not exist.")
+        db: str | Path = opts.recorder_db
+        if is_url(opts.recorder_db):
+            try:  # fail at startup with a clear line: a wrong URL, password or a database of another program
+                open_store(opts.recorder_db, create=True).close()
+            except RecorderError as exc:
+                raise exceptions.OptionsError(str(exc)) from None
+        else:
+            db = Path(opts.recorder_db).expanduser()
+            if db.parent and not db.parent.is_dir():
+                raise exceptions.OptionsError(f"recorder_db: folder {db.parent} does not exist.")
         try:
             settings = load_settings(opts.recorder_config or None)
         except RecorderError as exc:

@@ -29,7 +29,7 @@ class ProxyError(RecorderError):
 class ProxyConfig:
     """Everything `recorder proxy` needs; `mitmproxy_options` passes extra mitmproxy options through."""
 
-    db: Path
+    db: str | Path  # a SQLite file or a postgresql:// URL
     upstream: str | None = None
     mode: str = "reverse"
     listen_host: str = "127.0.0.1"

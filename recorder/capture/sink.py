@@ -33,7 +33,7 @@ from recorder.config import RedactionSettings
 from recorder.errors import RecorderError
 from recorder.learn.paths import path_shape
 from recorder.model import Operation
-from recorder.store import COLUMN, Store, StoreUnavailable, open_store, rows_json
+from recorder.store import COLUMN, DB_ENV, Store, StoreUnavailable, open_store, rows_json
 
 DEFAULT_MAX_BODY = 1 << 20
 FRAME_HEADER = struct.Struct(">I")
@@ -219,12 +219,12 @@ class StoreWriter:
 
     def __init__(
         self,
-        db_path: Path,
+        db_path: str | Path,
         builder: RowBuilder,
         session: dict[str, Any],
         emit: Any = None,
     ) -> None:
-        self.db_path = Path(db_path)
+        self.db_path = db_path
         self.builder = builder
         self.session = session
         self.counters = Counters()
@@ -413,7 +413,7 @@ def encode_frame(payload: Any) -> bytes:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry of the child process started by the capture addon."""
     parser = argparse.ArgumentParser(prog="python -m recorder.capture.sink")
-    parser.add_argument("--db", required=True)
+    parser.add_argument("--db", default=os.environ.get(DB_ENV), help=f"the database (default: ${DB_ENV})")
     parser.add_argument("--settings", required=True, help="JSON: provider, consumer_header, max_body, redact")
     parser.add_argument("--session", required=True, help="JSON: the session row")
     args = parser.parse_args(argv)
@@ -434,7 +434,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_body=int(settings.get("max_body") or DEFAULT_MAX_BODY),
         redactor=Redactor(RedactionSettings.model_validate(settings.get("redact") or {})),
     )
-    writer = StoreWriter(Path(args.db), builder, session, emit=emit)
+    if not args.db:
+        parser.error(f"no database: give --db or set {DB_ENV}")
+    writer = StoreWriter(args.db, builder, session, emit=emit)
     if settings.get("metrics"):
         writer.track_operations(settings.get("contract"))
 

@@ -27,10 +27,33 @@ app = typer.Typer(
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
-DbOption = Annotated[Path, typer.Option("--db", help="The recorder database (SQLite file).")]
+DEFAULT_DB = "recorder.db"
+
+
+def _database(ctx: typer.Context, value: str | None) -> str:
+    """--db, else RECORDER_DB (typer reads it), else `db` of the configuration, else recorder.db."""
+    if value:
+        return value
+    config = ctx.params.get("config")
+    return load_settings(config).db or DEFAULT_DB
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="RECORDER_DB",
+        callback=_database,
+        show_default=DEFAULT_DB,
+        help="The recorder database: a SQLite file, or postgresql://user@host:port/dbname (also RECORDER_DB,"
+        " or `db` in recorder.toml).",
+    ),
+]
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="recorder.toml to read (default: ./recorder.toml or pyproject.toml)."),
+    typer.Option(
+        "--config", is_eager=True, help="recorder.toml to read (default: ./recorder.toml or pyproject.toml)."
+    ),
 ]
 
 ProviderOption = Annotated[
@@ -76,7 +99,7 @@ def when(ts: float | None) -> str:
     return iso(ts) or "-"
 
 
-def open_db(db: Path) -> Store:
+def open_db(db: str | Path) -> Store:
     return open_store(db)
 
 

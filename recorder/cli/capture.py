@@ -12,6 +12,7 @@ import typer
 from recorder.cli.app import ConfigOption, DbOption, app, err, out
 from recorder.config import load_settings
 from recorder.errors import RecorderError
+from recorder.store import display_name
 
 
 @app.command()
@@ -20,7 +21,7 @@ def proxy(
         str | None,
         typer.Option("--upstream", help="Provider URL in reverse mode, e.g. http://127.0.0.1:8000."),
     ] = None,
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     listen_host: Annotated[
         str, typer.Option("--listen-host", help="Address to bind (loopback by default).")
     ] = "127.0.0.1",
@@ -116,7 +117,7 @@ def proxy(
         where = ", ".join(f"http://{h}:{p}" for h, p in addrs)
         target = f" -> {cfg.upstream}" if upstream else " (forward proxy)"
         err.print(
-            f"recorder: listening on {where}{target}; recording into {db}"
+            f"recorder: listening on {where}{target}; recording into {display_name(db)}"
             + (" (redaction OFF)" if no_redact else "")
         )
         if contract is not None:
@@ -136,7 +137,7 @@ def import_(
     files: Annotated[
         list[Path], typer.Argument(help="HAR files (.har) or mitmproxy flow files (mitmdump -w).")
     ],
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     provider: Annotated[
         str | None, typer.Option("--provider", help="Provider name (default: each request's host).")
     ] = None,
@@ -177,7 +178,7 @@ def import_(
     for name, count in result["files"].items():
         out.print(f"{name}: {count} exchanges")
     out.print(
-        f"imported {result['recorded']} exchanges into {db}"
+        f"imported {result['recorded']} exchanges into {display_name(db)}"
         + (f" ({result['dropped']} lost to store errors)" if result["dropped"] else "")
     )
     if result["dropped"]:

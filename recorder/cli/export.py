@@ -28,7 +28,7 @@ app.add_typer(export_app, name="export")
 
 @export_app.command("openapi")
 def export_openapi(
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     output: Annotated[
         Path, typer.Option("-o", "--output", help="File to write: .yaml/.yml or .json.")
     ] = Path("openapi.yaml"),
@@ -64,7 +64,7 @@ def export_openapi(
 
 @export_app.command("pact")
 def export_pact(
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the pact files.")] = Path(
         "pacts"
     ),
@@ -97,7 +97,7 @@ def export_pact(
 
 @export_app.command("jsonschema")
 def export_jsonschema(
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the schema files.")] = Path(
         "schemas"
     ),

@@ -20,11 +20,12 @@ from recorder.cli.app import (
     out,
 )
 from recorder.config import load_settings
+from recorder.store import display_name
 
 
 @app.command()
 def snapshot(
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     provider: ProviderOption = None,
     version: Annotated[
         str | None, typer.Option("--version", help="Use this version instead of the computed bump.")
@@ -49,7 +50,7 @@ def snapshot(
 
 @app.command()
 def history(
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     provider: ProviderOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
@@ -66,7 +67,9 @@ def history(
         out.print_json(json.dumps([s.model_dump(mode="json") for s in items]))
         return
     if not items:
-        out.print(f"no snapshots of {name} yet: 'recorder snapshot --db {db}' stores the first one")
+        out.print(
+            f"no snapshots of {name} yet: 'recorder snapshot --db {display_name(db)}' stores the first one"
+        )
         return
     for snap in items:
         first = snap.reasons[0] if snap.reasons else ""
@@ -78,7 +81,7 @@ def history(
 
 @app.command()
 def report(
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="The HTML dashboard to write.")] = Path(
         "health.html"
     ),
@@ -117,7 +120,7 @@ def report(
         name,
         reference=reference,
         reference_name=reference_name,
-        database_name=str(db),
+        database_name=display_name(db),
         idle=parse_duration(idle),
         days=days,
     )
@@ -131,7 +134,7 @@ def report(
 
 @app.command()
 def prune(
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     keep_first: Annotated[
         int | None, typer.Option("--keep-first", help="Per operation and status, keep the first N.")
     ] = None,

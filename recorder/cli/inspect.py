@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -22,11 +21,12 @@ from recorder.cli.app import (
 )
 from recorder.errors import RecorderError
 from recorder.learn.observed import observed_contract
+from recorder.store import display_name
 
 
 @app.command()
 def stats(
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     idle: Annotated[
         str,
@@ -40,7 +40,7 @@ def stats(
     if as_json:
         out.print_json(json.dumps(data, sort_keys=True))
         return
-    out.print(f"database     {db}")
+    out.print(f"database     {display_name(db)}")
     out.print(f"exchanges    {data['exchanges']:,}")
     out.print(f"time range   {when(data['first_seen'])} .. {when(data['last_seen'])}")
     out.print(
@@ -90,7 +90,7 @@ def _deprecations(database: Any, idle: str) -> list[dict[str, Any]]:
 
 @app.command()
 def endpoints(
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     provider: ProviderOption = None,
     config: ConfigOption = None,
     raw: Annotated[
@@ -120,14 +120,14 @@ def endpoints(
 @app.command()
 def show(
     exchange_id: Annotated[int, typer.Argument(help="The exchange id (as printed in drift findings).")],
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Print one recorded exchange (as stored: redacted)."""
     database = open_db(db)
     ex = database.exchange(exchange_id)
     if ex is None:
-        raise RecorderError(f"no exchange {exchange_id} in {db}.")
+        raise RecorderError(f"no exchange {exchange_id} in {display_name(db)}.")
     data = ex.model_dump(mode="json", exclude={"request_body", "response_body"})
     data["request_body"] = _body_text(ex.request_body)
     data["response_body"] = _body_text(ex.response_body)
@@ -159,7 +159,7 @@ def _body_text(body: bytes | None) -> str | None:
 
 @app.command()
 def summarize(
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     rederive: Annotated[
         bool,
         typer.Option("--rederive", help="Rebuild all evidence from the raw exchanges (after a rule change)."),

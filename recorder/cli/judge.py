@@ -19,6 +19,7 @@ from recorder.cli.app import (
     open_db,
     report_format,
 )
+from recorder.store import display_name
 
 
 @app.command()
@@ -27,7 +28,7 @@ def drift(
         list[Path],
         typer.Option("--contract", help="OpenAPI (3.0/3.1) or Pact file; repeat to compare versions."),
     ],
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = "breaking",
@@ -55,7 +56,7 @@ def drift(
         report = run_versions(
             database,
             [(str(p), load_contract(p)) for p in contract],
-            db_name=str(db),
+            db_name=display_name(db),
             window=window,
             provider=provider,
             fail_on=fail_on,
@@ -66,7 +67,7 @@ def drift(
             database,
             documented,
             contract_name=str(contract[0]),
-            db_name=str(db),
+            db_name=display_name(db),
             window=window,
             provider=provider,
             fail_on=fail_on,

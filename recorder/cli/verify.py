@@ -24,6 +24,7 @@ from recorder.cli.app import (
 )
 from recorder.errors import RecorderError
 from recorder.learn.observed import observed_contract
+from recorder.store import display_name
 
 
 @app.command()
@@ -31,7 +32,7 @@ def replay(
     target: Annotated[
         str, typer.Option("--target", help="The provider build to send the recorded requests to.")
     ],
-    db: DbOption = Path("recorder.db"),
+    db: DbOption = None,
     contract: Annotated[
         Path | None,
         typer.Option("--contract", help="Judge answers against this contract (default: the observed one)."),
@@ -89,7 +90,7 @@ def replay(
         documented, documented_name = load_contract(contract), str(contract)
     else:
         documented = observed_contract(database, observed_options(config, provider)).contract
-        documented_name = f"the contract observed in {db}"
+        documented_name = f"the contract observed in {display_name(db)}"
     name = choose_provider(database, documented, provider)
     shapes = None
     if operation is not None:
@@ -125,7 +126,7 @@ def replay(
             progress=lambda d, t: bar.update(task, completed=d, total=t),
         )
     report = replay_report(
-        result, target=target, documented=documented_name, database=str(db), fail_on=fail_on
+        result, target=target, documented=documented_name, database=display_name(db), fail_on=fail_on
     )
     for note in report.notes:
         err.print(f"recorder: {note}")

@@ -22,7 +22,7 @@ from recorder.config import RetentionSettings
 from recorder.errors import RecorderError
 from recorder.learn.summaries import OperationSummary, catch_up
 from recorder.model import Contract, Finding
-from recorder.store import open_store
+from recorder.store import DB_ENV, open_store
 
 BATCH = 500  # exchanges folded per transaction: bounds the follower's memory (20 KB bodies: ~10 MB)
 
@@ -62,7 +62,7 @@ class LiveDrift:
 
 
 def run(
-    db_path: Path,
+    db_path: str | Path,
     *,
     interval: float,
     retention: RetentionSettings | None,
@@ -120,11 +120,13 @@ def lower_priority() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry of the follower process started by the capture addon."""
     parser = argparse.ArgumentParser(prog="python -m recorder.health.follower")
-    parser.add_argument("--db", required=True)
+    parser.add_argument("--db", default=os.environ.get(DB_ENV), help=f"the database (default: ${DB_ENV})")
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--retention", default="", help="JSON RetentionSettings (empty: no pruning)")
     parser.add_argument("--contract", default="", help="contract file for live drift")
     args = parser.parse_args(argv)
+    if not args.db:
+        parser.error(f"no database: give --db or set {DB_ENV}")
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy stops us: SIGTERM or EOF on stdin
@@ -148,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.flush()
 
     run(
-        Path(args.db),
+        args.db,
         interval=args.interval,
         retention=retention,
         contract=contract,

@@ -22,7 +22,12 @@ FoldOutcome = Literal["done", "stale", "busy"]
 
 
 class StoreUnavailable(StoreError):
-    """The store failed while working (locked, disk full, connection lost, read-only): worth a retry later."""
+    """The store failed while working (locked, disk full, connection lost, read-only). `transient` when the
+    same call may well succeed in a moment (the connection was lost, the server restarts)."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True)

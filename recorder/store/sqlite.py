@@ -308,7 +308,7 @@ class SqliteStore(Store):
             "SELECT path, query, request_headers, request_body, request_content_type, status, response_headers,"
             " response_body, response_content_type, request_truncated, response_truncated FROM exchanges"
             f" WHERE provider = ? AND method = ? AND shape IN ({_marks(shapes)}) AND status = ? AND consumer = ?"
-            " ORDER BY length(response_body) DESC, id LIMIT 1",
+            " ORDER BY length(response_body) DESC, started, uid LIMIT 1",
             [provider, method.upper(), *shapes, status, consumer],
         )
         return rows[0] if rows else None
