@@ -184,13 +184,13 @@ def test_read_only_and_full_servers_lose_exchanges_countably_and_never_the_traff
         " $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$",
         dbname,
     )
-    server.sql("CREATE TRIGGER full BEFORE INSERT ON exchanges FOR EACH ROW EXECUTE FUNCTION full_disk()", dbname)
+    server.sql("CREATE TRIGGER disk_is_full BEFORE INSERT ON exchanges FOR EACH ROW EXECUTE FUNCTION full_disk()", dbname)
     with running_proxy(upstream, url) as proxy:
         for _ in range(20):
             assert httpx.get(f"{proxy.url}/json").status_code == 200
         time.sleep(0.5)
     assert any("No space left" in line or "disk" in line for line in proxy.stderr_lines)
-    server.sql("DROP TRIGGER full ON exchanges", dbname)
+    server.sql("DROP TRIGGER disk_is_full ON exchanges", dbname)
     server.sql(f'ALTER DATABASE "{dbname}" SET default_transaction_read_only = on')
     try:
         with running_proxy(upstream, url) as proxy:

@@ -33,11 +33,12 @@ from recorder.config import RedactionSettings
 from recorder.errors import RecorderError
 from recorder.learn.paths import path_shape
 from recorder.model import Operation
-from recorder.store import COLUMN, DB_ENV, Store, StoreUnavailable, open_store, rows_json
+from recorder.store import COLUMN, DB_ENV, Store, StoreUnavailable, is_url, open_store, rows_json
 
 DEFAULT_MAX_BODY = 1 << 20
 FRAME_HEADER = struct.Struct(">I")
 LINGER_SECONDS = 0.05  # how long a batch waits for more exchanges before its transaction (under load)
+RETRY_SECONDS = 10.0  # how long a batch waits for a store that lost its connection before it is dropped
 LINGER_SLICE = 0.01  # ... in sleeps this long, each followed by one read of all that came
 
 
@@ -256,19 +257,33 @@ class StoreWriter:
             return
         if self._store is None or self._store.replaced():
             self._reopen()
-        if self._store is None:
+        if self._store is None and not is_url(self.db_path):  # a file that cannot be opened stays unopenable
             self._fail(self.counters.last_error or "database unavailable", len(rows))
             return
-        try:
-            written = self._store.write_batch(rows, self.session["id"], self.counters.as_dict())
-            # counted only once committed: a failed commit is a drop, never both
-            self.counters.recorded += written
-            self.counters.duplicates += len(rows) - written
-            if self._operations is not None:
-                self._track(rows)
-        except StoreUnavailable as exc:
-            self._fail(str(exc), len(rows))
-            self._close()
+        delay = 0.1
+        deadline = time.monotonic() + RETRY_SECONDS
+        while True:
+            error: StoreUnavailable | None = None
+            if self._store is not None:
+                try:
+                    written = self._store.write_batch(rows, self.session["id"], self.counters.as_dict())
+                    break
+                except StoreUnavailable as exc:
+                    error = exc
+                    self._close()
+            # a lost connection or a restarting server (or none to be had): wait and try again, the batch is
+            # idempotent; anything else, or for too long: the batch is counted as dropped
+            if (error is not None and not error.transient) or time.monotonic() + delay > deadline:
+                self._fail(str(error) if error else self.counters.last_error or "database unavailable", len(rows))
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+            self._open()
+        # counted only once committed: a failed commit is a drop, never both
+        self.counters.recorded += written
+        self.counters.duplicates += len(rows) - written
+        if self._operations is not None:
+            self._track(rows)
 
     def track_operations(self, contract: str | None) -> None:
         """Count requests and latencies per operation (the contract's templates if given, else path shapes)."""

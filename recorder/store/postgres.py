@@ -465,7 +465,8 @@ class PostgresStore(Store):
 
     def _grouped(self, expr: str) -> dict[str, int]:
         rows = self._rows(
-            f"SELECT {expr} AS k, count(*) FROM exchanges GROUP BY k ORDER BY count(*) DESC, k {_C}"
+            f"SELECT k, n FROM (SELECT {expr} AS k, count(*) AS n FROM exchanges GROUP BY 1) grouped"
+            f" ORDER BY n DESC, k {_C}"
         )
         return {str(k): n for k, n in rows}
 
@@ -552,7 +553,7 @@ class PostgresStore(Store):
 
     @_operational
     def summary_providers(self) -> list[str]:
-        return [r[0] for r in self._rows(f"SELECT DISTINCT provider FROM summaries ORDER BY provider {_C}")]
+        return [r[0] for r in self._rows(f"SELECT provider FROM summaries GROUP BY provider ORDER BY provider {_C}")]
 
     @_operational
     def reset_summaries(self) -> None:
