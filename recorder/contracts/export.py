@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from recorder.common.jsonvalues import json_body
+from recorder.common.http import is_json_media_type
+from recorder.common.jsonvalues import NOT_JSON, json_body
 from recorder.contracts import jsonschema as jsonschema_format
 from recorder.contracts import openapi as openapi_format
 from recorder.contracts import pact as pact_format
@@ -91,13 +93,16 @@ def consumer_examples(
                 continue
             if "<redacted:" in (row["path"] or "") or "<redacted:" in (row["query"] or ""):
                 continue  # never replay a redacted secret
+            if resp.status in UNVERIFIABLE_STATUSES:
+                continue  # the verifier sends the credentials every other interaction needs
+            body = _request_body(row)
+            if body is None:
+                continue  # a request body a pact cannot carry: broken JSON (a deliberately bad request), cut off
             out[(op.method, op.path, resp.status)] = pact_format.Example(
                 path=row["path"],
                 query=json.loads(row["query"]) if row["query"] else {},
                 request_headers=dict(json.loads(row["request_headers"] or "[]")),
-                request_body=json_body(
-                    row["request_body"], row["request_content_type"], row["request_truncated"], None
-                ),
+                request_body=body[0],
                 request_content_type=row["request_content_type"],
                 status=row["status"],
                 response_headers=dict(json.loads(row["response_headers"] or "[]")),
@@ -105,8 +110,33 @@ def consumer_examples(
                     row["response_body"], row["response_content_type"], row["response_truncated"], None
                 ),
                 response_content_type=row["response_content_type"],
+                request_text=body[1],
             )
     return out
+
+
+UNVERIFIABLE_STATUSES = frozenset(
+    {"401", "403"}
+)  # answers to missing credentials: a verifier always sends them
+
+
+def _request_body(row: dict[str, Any]) -> tuple[Any, str | None] | None:
+    """(JSON value, text) of a recorded request body as a pact can replay it: JSON parsed, a form or other
+    text as it was; None when a pact cannot carry it (broken JSON, truncated, binary)."""
+    raw = row["request_body"]
+    if not raw:
+        return None, None
+    if row["request_truncated"]:
+        return None
+    value = json_body(raw, row["request_content_type"], False)
+    if value is not NOT_JSON:
+        return value, None
+    if is_json_media_type(row["request_content_type"]):
+        return None
+    try:
+        return None, bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def write_jsonschema(contract: Contract, out_dir: Path, *, evidence: bool = True) -> dict[str, Path]:

@@ -39,6 +39,15 @@ def child(path: str, key: str) -> str | None:
     return f"{path}['{key}']"
 
 
+_INDEX_LIKE = re.compile(r"\+[0-9]+|0[0-9]+")
+
+
+def read_as_index(key: str) -> bool:
+    """Keys the verifier mistakes for an array index (`+1`, `007` parse as numbers, so the body path it
+    compares is `[1]`, `[7]`): no rule path reaches them, a rule on their object must cover them."""
+    return bool(_INDEX_LIKE.fullmatch(key))
+
+
 def items(path: str) -> str:
     """Any item of the array at `path`: `$.a[*]`."""
     return f"{path}[*]"
