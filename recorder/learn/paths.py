@@ -222,7 +222,8 @@ def _collapse(node: _Node, min_siblings: int, depth: int = 0) -> None:
         _collapse(child, min_siblings, depth + 1)
     _absorb_invalid_values(node)
     literal = [seg for seg in node.children if not seg.startswith("{")]
-    changed = False
+    changed = _merge_many_values(node, literal, depth)
+    literal = [seg for seg in node.children if not seg.startswith("{")]
     if len(literal) >= min_siblings:
         for group in _cluster(node, literal, depth):
             if (
@@ -243,6 +244,28 @@ def _collapse(node: _Node, min_siblings: int, depth: int = 0) -> None:
         _absorb_invalid_values(node)
     if changed:
         _collapse(node.children["{slug}"], min_siblings, depth + 1)
+
+
+HIGH_CARDINALITY = 12  # distinct values at one position of the path before their number alone decides
+
+
+def _merge_many_values(node: _Node, literal: list[str], depth: int) -> bool:
+    """A position where a new value turns up in at least every other request (`/repos/{owner}` with hundreds
+    of owners, most seen once) holds a parameter, however little each value's own traffic says: all its
+    candidate literals become one slug. Words (`me`, `findByStatus`, versions) stay literal, and so do sets of
+    plural nouns (`pods`, `services`): those are collections."""
+    candidates = [seg for seg in literal if _is_candidate(seg, depth)]
+    if len(candidates) < HIGH_CARDINALITY or _collections(candidates):
+        return False
+    reached = sum(info.count for seg in candidates for _, info in node.children[seg].infos())
+    if len(candidates) * 2 < reached:
+        return False
+    merged = node.children.pop("{slug}", None) or _Node()
+    for seg in candidates:
+        merged.merge(node.children.pop(seg))
+        merged.literals.add(seg)
+    node.children["{slug}"] = merged
+    return True
 
 
 def _join_slug(node: _Node, depth: int) -> bool:

@@ -1,0 +1,59 @@
+"""Path templates from the cardinality of a position: a new value in most requests is a parameter."""
+
+from __future__ import annotations
+
+import random
+
+from recorder.learn.paths import ShapeInfo, path_shape, template_paths
+
+ACTIONS = ["issues", "pulls", "commits", "branches", "labels", "releases", "contributors"]
+FIELDS = {
+    "issues": frozenset({"number", "title"}),
+    "user": frozenset({"id", "login"}),
+    "order": frozenset({"id", "total", "lines"}),
+    "invoice": frozenset({"number", "due", "amount"}),
+    "refund": frozenset({"reason", "charge"}),
+}
+
+
+def _shapes(paths: list[tuple[str, str]]) -> list[ShapeInfo]:
+    counts: dict[tuple[str, str], int] = {}
+    for method, path in paths:
+        key = (method, path_shape(path)[0])
+        counts[key] = counts.get(key, 0) + 1
+    return [
+        ShapeInfo(m, s, n, FIELDS.get(s.rsplit("/", 1)[-1], frozenset({"x"}))) for (m, s), n in counts.items()
+    ]
+
+
+def _operations(paths: list[tuple[str, str]]) -> set[str]:
+    templates = template_paths(_shapes(paths))
+    return {f"{m} {t.path}" for (m, _), t in templates.items()}
+
+
+def test_hundreds_of_owners_and_repos_seen_once_each_are_parameters():
+    rng = random.Random(3)
+    paths = []
+    for i in range(400):  # a new owner and repo in almost every request, as real GitHub traffic has
+        owner, repo = (
+            f"{rng.choice(['ada', 'alan', 'grace'])}-{rng.choice(['nova', 'pine'])}{i}",
+            f"repo{i % 350}",
+        )
+        action = rng.choice(["", *ACTIONS])
+        method = rng.choice(["GET", "GET", "DELETE"]) if not action else "GET"
+        paths.append((method, f"/repos/{owner}/{repo}" + (f"/{action}" if action else "")))
+    paths += [("GET", "/users/me")] * 30 + [("GET", f"/users/u{i}x") for i in range(40)]
+    paths += [("GET", "/pets/findByStatus")] * 5 + [("GET", "/api/v1/health")] * 5
+    ops = _operations(paths)
+    assert all(
+        op.split()[1].startswith(("/repos/{repoSlug}/{repoSlug2}", "/users", "/pets", "/api")) for op in ops
+    ), ops
+    assert "GET /repos/{repoSlug}/{repoSlug2}/issues" in ops and "DELETE /repos/{repoSlug}/{repoSlug2}" in ops
+    assert {f"GET /repos/{{repoSlug}}/{{repoSlug2}}/{a}" for a in ACTIONS} <= ops  # the actions stay literal
+    assert {"GET /users/me", "GET /users/{userSlug}", "GET /pets/findByStatus", "GET /api/v1/health"} <= ops
+
+
+def test_a_few_resources_seen_often_stay_literal():
+    paths = [("GET", f"/api/{name}") for name in ("user", "order", "invoice", "refund") for _ in range(20)]
+    paths += [("GET", f"/api/{name}/{i}") for name in ("user", "order") for i in range(10)]
+    assert {"GET /api/user", "GET /api/order", "GET /api/invoice", "GET /api/refund"} <= _operations(paths)
