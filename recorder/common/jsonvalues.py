@@ -7,6 +7,7 @@ fractional part, as JSON Schema 2020-12 says (`1.0` and `1e300` are integers, `1
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from typing import Any
@@ -68,6 +69,15 @@ def loads_json(body: bytes | str) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
         return json.loads(body)
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars), through orjson: many times faster than
+    `copy.deepcopy`; values orjson cannot write (integers beyond 64 bits) fall back to `copy.deepcopy`."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except (TypeError, orjson.JSONEncodeError):
+        return copy.deepcopy(value)
 
 
 def json_body(

@@ -6,7 +6,6 @@ Identical object shapes used in several places (or as a whole response body) bec
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from recorder.common.jsonvalues import json_copy
 from recorder.model import Body, Contract, Operation, Parameter, Response
 
 MIN_COMPONENT_PROPERTIES = 2
@@ -97,7 +97,7 @@ def _parameter(p: Parameter) -> dict[str, Any]:
 
 def _media(b: Body, examples: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    out["schema"] = copy.deepcopy(b.schema_) if b.schema_ is not None else {}
+    out["schema"] = json_copy(b.schema_) if b.schema_ is not None else {}
     if examples and b.example is not None:
         out["example"] = b.example
     if b.evidence is not None:
@@ -127,9 +127,10 @@ def _response(r: Response, examples: bool) -> dict[str, Any]:
 # Components
 
 
-def _shape_key(schema: dict[str, Any]) -> str:
-    """Canonical JSON of a schema without evidence or nullability: identical shapes share a key."""
-    return json.dumps(_without(_non_null(schema), ("x-evidence",)), sort_keys=True)
+def _shape_key(schema: dict[str, Any], memo: dict[int, Any] | None = None) -> str:
+    """Canonical JSON of a schema without evidence or nullability: identical shapes share a key. `memo`
+    (node id -> stripped node) lets the keys of every node of one document cost time linear in its size."""
+    return json.dumps(_without(_non_null(schema), ("x-evidence",), memo), sort_keys=True)
 
 
 def _non_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -152,12 +153,18 @@ def _reference(name: str, place: dict[str, Any]) -> dict[str, Any]:
     return ref
 
 
-def _without(value: Any, keys: tuple[str, ...]) -> Any:
+def _without(value: Any, keys: tuple[str, ...], memo: dict[int, Any] | None = None) -> Any:
+    if not isinstance(value, (dict, list)):
+        return value
+    if memo is not None and id(value) in memo:
+        return memo[id(value)]
     if isinstance(value, dict):
-        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
-    if isinstance(value, list):
-        return [_without(v, keys) for v in value]
-    return value
+        out: Any = {k: _without(v, keys, memo) for k, v in value.items() if k not in keys}
+    else:
+        out = [_without(v, keys, memo) for v in value]
+    if memo is not None:
+        memo[id(value)] = out
+    return out
 
 
 def _pascal(word: str) -> str:
@@ -191,6 +198,7 @@ def _resource_name(path: str) -> str:
 def _extract_components(doc: dict[str, Any], contract: Contract) -> dict[str, Any]:
     """Name object shapes that recur (or are whole bodies) and replace them with `$ref`s."""
     sites: dict[str, list[tuple[dict[str, Any], str, str]]] = {}
+    memo: dict[int, Any] = {}  # nodes are not changed while visited: each is stripped once
 
     def visit(schema: Any, name_hint: str, parent: Any, key: Any) -> None:
         if not isinstance(schema, dict):
@@ -206,7 +214,7 @@ def _extract_components(doc: dict[str, Any], contract: Contract) -> dict[str, An
             for i, sub in enumerate(schema.get(combo) or []):
                 visit(sub, name_hint, schema[combo], i)
         if _is_object(schema) and len(schema.get("properties") or {}) >= MIN_COMPONENT_PROPERTIES:
-            sites.setdefault(_shape_key(schema), []).append((parent, key, name_hint))
+            sites.setdefault(_shape_key(schema, memo), []).append((parent, key, name_hint))
 
     for path, item in doc["paths"].items():
         resource = _resource_name(path)
@@ -233,7 +241,7 @@ def _extract_components(doc: dict[str, Any], contract: Contract) -> dict[str, An
             name = f"{base}{n}"
             n += 1
         used[name] = key
-        schema = _non_null(copy.deepcopy(places[0][0][places[0][1]]))
+        schema = _non_null(json_copy(places[0][0][places[0][1]]))
         schema.pop("x-evidence", None)  # evidence of the places stays at the places
         _sum_evidence(schema, [_non_null(p[0][p[1]]) for p in places[1:]])
         components[name] = schema
