@@ -56,7 +56,9 @@ class PgServer:
     def available() -> str | None:
         """None when a server can run here, else why not (one line)."""
         if not _bin("initdb") or not _bin("pg_ctl"):
-            return "PostgreSQL's server programs (initdb, pg_ctl) are not installed (apt-get install postgresql)"
+            return (
+                "PostgreSQL's server programs (initdb, pg_ctl) are not installed (apt-get install postgresql)"
+            )
         if os.geteuid() == 0:
             try:
                 pwd.getpwnam("postgres")
@@ -91,7 +93,9 @@ class PgServer:
         return self
 
     def start(self) -> PgServer:
-        self._run(_bin("pg_ctl") or "pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "start")
+        self._run(
+            _bin("pg_ctl") or "pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w", "start"
+        )
         self._wait()
         return self
 

@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recorder.learn.infer import EvidenceNode, Thresholds, finalize_schema, merge_summaries, summarize_values
+from recorder.learn.infer import (
+    PROPS_CAP,
+    EvidenceNode,
+    Thresholds,
+    finalize_schema,
+    merge_summaries,
+    observe,
+    summarize_values,
+)
 from recorder.learn.paths import ShapeInfo, path_shape, segment_kind, template_paths
 
 # ---------------------------------------------------------------------------------------------------------
@@ -296,3 +304,178 @@ def test_few_observations_are_marked_low_confidence_and_assert_little():
 def test_evidence_can_be_switched_off():
     schema = _schema(_users(5), Thresholds(evidence=False))
     assert "x-evidence" not in json.dumps(schema)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# folding column by column (`add_many`, `observe`) makes the summary that folding value by value makes
+
+_FIELDS = ["id", "name", "a", "b", "42", "2024-05-01", "cus_9s6XKzkNRiz8i3", "x"]
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 40)
+    | st.integers(-(2**70), 2**70)
+    | st.floats()  # NaN and infinities too
+    | st.sampled_from([0.0, -0.0, 2.0, 1e300, 2.5, float("nan"), float("inf")])
+    | st.sampled_from(
+        [
+            "2024-05-01",
+            "2024-05-01T10:00:00Z",
+            "ada@example.com",
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "10.0.0.1",
+            "https://example.com/a",
+            "<redacted:email>",
+            "<redacted:token>",
+            "plain",
+            "x" * 49,
+        ]
+    )
+    | st.text(max_size=60)
+)
+_mixed = st.recursive(
+    _scalars,
+    lambda children: st.lists(children, max_size=12) | st.dictionaries(st.sampled_from(_FIELDS), children),
+    max_leaves=20,
+)
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> list[dict[str, object]]:
+    """Objects with mostly the same keys, in the same or a shuffled order, some keys left out."""
+    keys = draw(st.lists(st.sampled_from(_FIELDS), min_size=1, max_size=6, unique=True))
+    rows = []
+    for _ in range(draw(st.integers(0, 10))):
+        order = draw(st.permutations(keys)) if draw(st.booleans()) else keys
+        if draw(st.integers(0, 4)) == 0:
+            order = order[: draw(st.integers(0, len(order)))]
+        rows.append({key: draw(_mixed) for key in order})
+    return rows
+
+
+def _nested(depth: int) -> object:
+    value: object = [1, "leaf", {"k": None}]
+    for _ in range(depth):
+        value = {"a": [value, "s"]}
+    return value
+
+
+_bodies = _mixed | _records() | st.integers(28, 36).map(_nested)  # beyond MAX_DEPTH (two levels a wrap)
+
+
+def _one_by_one(values: list[object]) -> EvidenceNode:
+    """The sequential path: `add_object` on every value, arrays item by item."""
+    node = EvidenceNode()
+    for value in values:
+        node.add_object(value)
+    return node
+
+
+def _text(node: EvidenceNode) -> str:
+    return json.dumps(node.to_schema())  # key order, and True vs 1, count
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_bodies, min_size=1, max_size=6), st.integers(min_value=0))
+def test_folding_column_by_column_equals_value_by_value(values, cut):
+    cut %= len(values) + 1
+    node = EvidenceNode()
+    node.add_many(values[:cut])
+    node.add_many(values[cut:])
+    for value in values:
+        observe(node, value)
+    assert _text(node) == _text(_one_by_one(values + values))
+    assert summarize_values(values) == _one_by_one(values).to_schema()
+
+
+def test_format_detection_gives_up_at_the_same_value_in_batches():
+    for first_format in range(12):
+        values = ["plain"] * first_format + ["2024-05-01"] + [f"v{i}" for i in range(7)]
+        for cut in range(len(values) + 1):
+            node = EvidenceNode()
+            node.add_many(values[:cut])
+            node.add_many(values[cut:])
+            assert _text(node) == _text(_one_by_one(values)), (first_format, cut)
+
+
+def test_objects_become_maps_at_the_same_object_in_batches():
+    rnd = random.Random(3)
+    mixed = [
+        {f"k{rnd.randint(0, 500)}": rnd.choice([1, "a", [1, 2], {"z": i}]) for _ in range(rnd.randint(0, 30))}
+        | ({f"2024-01-0{1 + i % 9}": i} if i % 4 == 0 else {})
+        for i in range(40)
+    ]
+    one_more_each = [{f"k{i}": i, "same": [i]} for i in range(PROPS_CAP + 5)]  # crosses the cap by one key
+    wide = {f"w{j}": j for j in range(PROPS_CAP - 2)}
+    wider = wide | {"n1": 1, "n2": "b", "n3": [3]}  # the same keys in every object: crosses in one batch
+    for bodies in (
+        [mixed, mixed[:7], mixed[::-1]],
+        [one_more_each, one_more_each[:9]],
+        [[wide] * 3, [wider] * 6],
+    ):
+        node = EvidenceNode()
+        for body in bodies:
+            observe(node, body)
+        expected = _text(_one_by_one(bodies))
+        assert _text(node) == expected
+        assert '"asMap": true' in expected
+
+
+def test_nan_and_infinities_fold_in_batches_as_one_by_one():
+    nan, inf = float("nan"), float("inf")
+    for batches in (
+        [[3] * 6, [nan, 1, 1, 1, 1, 5]],
+        [[nan] * 6, [0, 9, 2.0, 1.5, 7, 7]],
+        [[1.5, inf, -inf, 2.0, 1e300, -0.0], [nan, -inf, 3, 3, 3, 3]],
+    ):
+        node = EvidenceNode()
+        for batch in batches:
+            node.add_many(batch)
+        assert _text(node) == _text(_one_by_one([v for batch in batches for v in batch]))
+
+
+def _orders(n: int, seed: int = 5) -> list[dict[str, object]]:
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        order: dict[str, object] = {
+            "id": 1000 + i,
+            "uuid": str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
+            "status": rnd.choice(["paid", "open", "void"]),
+            "created_at": f"2024-0{1 + i % 9}-1{i % 10}T12:34:56Z",
+            "customer": {
+                "email": "<redacted:email>" if i % 5 == 0 else f"c{i}@example.com",
+                "vip": i % 7 == 0,
+            },
+            "lines": [
+                {
+                    "sku": f"SKU-{rnd.randint(1, 9)}",
+                    "qty": rnd.randint(1, 3),
+                    "price": rnd.choice([9.99, 10.0, 5]),
+                }
+                for _ in range(rnd.randint(0, 4))
+            ],
+            "tags": rnd.sample(["gift", "rush", "b2b", "promo"], rnd.randint(0, 3)),
+            "note": None if i % 3 else "leave at the door " * (i % 4),
+            "total": round(rnd.random() * 100, 2),
+        }
+        if i % 6 == 0:
+            del order["note"]
+        if i % 2:
+            order = dict(reversed(list(order.items())))  # the same keys in another order
+        out.append(order)
+    return out
+
+
+def test_a_page_of_fifty_orders_folds_to_the_same_summary():
+    page = {"items": _orders(50), "total": 50, "next": None}
+    node = EvidenceNode()
+    observe(node, page)
+    observe(node, {"items": _orders(50, seed=6)[:20], "total": 20, "next": "/orders?page=2"})
+    expected = _one_by_one([page, {"items": _orders(50, seed=6)[:20], "total": 20, "next": "/orders?page=2"}])
+    assert _text(node) == _text(expected)
+    items = node.to_schema()["properties"]["items"]["items"]
+    assert (
+        items["x-stats"]["n"] == 70
+        and items["properties"]["customer"]["properties"]["email"]["x-stats"]["red"]
+    )

@@ -108,9 +108,13 @@ def test_concurrent_writers_and_followers_export_the_same_bytes_as_one_sqlite_fi
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:
                     folded.append(catch_up(store, batch=11))
-                    if store.summarized_through() and store.count_exchanges() == len(rows):
-                        if store.count_exchanges(after_id=store.summarized_through()) == 0:
-                            return
+                    mark = store.summarized_through()
+                    if (
+                        mark
+                        and store.count_exchanges() == len(rows)
+                        and not store.count_exchanges(after_id=mark)
+                    ):
+                        return  # everything written is folded
                     time.sleep(0.01)
         except BaseException as exc:
             errors.append(exc)
@@ -137,9 +141,8 @@ def test_recording_through_the_proxy_into_postgres(url, tmp_path):
     from recorder.demo.consumer import drive
     from recorder.demo.provider import ShopServer
 
-    with ShopServer(version=1) as shop:
-        with running_proxy(shop.url, url, "--provider", "shop") as proxy:
-            statuses = drive(proxy.url, 120, seed=4)
+    with ShopServer(version=1) as shop, running_proxy(shop.url, url, "--provider", "shop") as proxy:
+        statuses = drive(proxy.url, 120, seed=4)
     assert sum(statuses.values()) == 120
     stats = run_cli("stats", "--db", url, "--json")
     assert stats.returncode == 0, stats.stderr
@@ -184,7 +187,10 @@ def test_read_only_and_full_servers_lose_exchanges_countably_and_never_the_traff
         " $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$",
         dbname,
     )
-    server.sql("CREATE TRIGGER disk_is_full BEFORE INSERT ON exchanges FOR EACH ROW EXECUTE FUNCTION full_disk()", dbname)
+    server.sql(
+        "CREATE TRIGGER disk_is_full BEFORE INSERT ON exchanges FOR EACH ROW EXECUTE FUNCTION full_disk()",
+        dbname,
+    )
     with running_proxy(upstream, url) as proxy:
         for _ in range(20):
             assert httpx.get(f"{proxy.url}/json").status_code == 200
@@ -214,9 +220,13 @@ def test_bad_urls_credentials_and_foreign_databases_get_one_line_errors(server, 
     server.sql("CREATE TABLE invoices (id int)", "someone_else")
     other = run_cli("stats", "--db", foreign)
     assert other.returncode == 2 and "not a recorder database" in other.stderr
-    proxy = run_cli("proxy", "--upstream", "http://127.0.0.1:9", "--listen-port", "0", "--db", wrong, timeout=60)
+    proxy = run_cli(
+        "proxy", "--upstream", "http://127.0.0.1:9", "--listen-port", "0", "--db", wrong, timeout=60
+    )
     assert proxy.returncode != 0 and "s3cret" not in proxy.stderr and "Traceback" not in proxy.stderr
-    assert display_url("postgresql://ann:pw@db.example:5433/rec") == "postgresql://ann:***@db.example:5433/rec"
+    assert (
+        display_url("postgresql://ann:pw@db.example:5433/rec") == "postgresql://ann:***@db.example:5433/rec"
+    )
 
 
 def test_the_database_comes_from_the_environment_or_the_configuration(server, url, tmp_path, monkeypatch):

@@ -274,7 +274,9 @@ class StoreWriter:
             # a lost connection or a restarting server (or none to be had): wait and try again, the batch is
             # idempotent; anything else, or for too long: the batch is counted as dropped
             if (error is not None and not error.transient) or time.monotonic() + delay > deadline:
-                self._fail(str(error) if error else self.counters.last_error or "database unavailable", len(rows))
+                self._fail(
+                    str(error) if error else self.counters.last_error or "database unavailable", len(rows)
+                )
                 return
             time.sleep(delay)
             delay = min(delay * 2, 1.0)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 
-from recorder.common.http import is_json_media_type
+from recorder.common.http import is_json_media_type, media_type
 
 
 class _NotJson:
@@ -116,3 +118,112 @@ def typed_value(text: str) -> Any:
 def typed_multidict(pairs: dict[str, list[str]]) -> dict[str, Any]:
     """A query multi-dict as one JSON object: single values typed, repeated keys as arrays."""
     return {k: typed_value(v[0]) if len(v) == 1 else [typed_value(x) for x in v] for k, v in pairs.items()}
+
+
+_BRACKETS = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])+)")
+
+
+def form_object(pairs: dict[str, list[str]]) -> dict[str, Any]:
+    """A form body as one JSON object, with the bracket convention of Rails, PHP and Stripe: `a[b]=1` ->
+    `{"a": {"b": 1}}`, `a[]=x&a[]=y` -> `{"a": ["x", "y"]}`, `items[0][price]=p` -> `{"items": [{"price":
+    "p"}]}`; values typed as `typed_value` types them. A form whose keys clash (`a=1&a[b]=2`) stays flat."""
+    if not any("[" in key for key in pairs):
+        return typed_multidict(pairs)
+    root: dict[str, Any] = {}
+    try:
+        for key, values in pairs.items():
+            match = _BRACKETS.fullmatch(key)
+            parts = [key] if match is None else [match.group(1), *match.group(2)[1:-1].split("][")]
+            for value in values:
+                _put(root, parts, typed_value(value))
+    except _Clash:
+        return typed_multidict(pairs)
+    return _listify(root)
+
+
+class _Clash(Exception):
+    pass
+
+
+def _put(node: dict[str, Any], parts: list[str], value: Any) -> None:
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        nxt = parts[i + 1] if not last else None
+        if part == "":  # `a[]`: the next item of a list
+            if not isinstance(node, list):
+                raise _Clash
+            if last:
+                node.append(value)
+                return
+            child: Any = [] if nxt == "" else {}
+            node.append(child)
+            node = child
+            continue
+        if not isinstance(node, dict):
+            raise _Clash
+        if last:
+            if part in node:
+                if isinstance(node[part], (dict, list)):
+                    raise _Clash
+                node[part] = [*(node[part] if isinstance(node[part], list) else [node[part]]), value]
+            else:
+                node[part] = value
+            return
+        child = node.setdefault(part, [] if nxt == "" else {})
+        if not isinstance(child, (dict, list)):
+            raise _Clash
+        node = child
+
+
+def _listify(value: Any) -> Any:
+    """Objects keyed 0, 1, 2... (`items[0][...]`) become lists, in index order."""
+    if isinstance(value, list):
+        return [_listify(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _listify(v) for k, v in value.items()}
+    if out and all(k.isdigit() for k in out):
+        return [out[k] for k in sorted(out, key=int)]
+    return out
+
+
+def body_value(
+    body: bytes | None, content_type: str | None, truncated: bool | int = False
+) -> tuple[Any, bool, str | None]:
+    """(value, parsed, media type) of a body as evidence and checks read it: JSON parsed, a form as one
+    object (`form_object`), multipart as its field names; `parsed` is False for anything else."""
+    if not body:
+        return None, False, None
+    mt = media_type(content_type) or "application/octet-stream"
+    if truncated:
+        return None, False, mt
+    if is_json_media_type(content_type) or (mt == "application/octet-stream" and body[:1] in (b"{", b"[")):
+        try:
+            return loads_json(body), True, "application/json" if mt == "application/octet-stream" else mt
+        except (ValueError, RecursionError):
+            return None, False, mt
+    if mt == "application/x-www-form-urlencoded":
+        try:
+            pairs: dict[str, list[str]] = {}
+            for key, value in parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True):
+                pairs.setdefault(key, []).append(value)
+            return form_object(pairs), True, mt
+        except UnicodeDecodeError:
+            return None, False, mt
+    if mt.startswith("multipart/form-data"):
+        return dict.fromkeys(_multipart_names(bytes(body)), "<part>"), True, "multipart/form-data"
+    return None, False, mt
+
+
+def _multipart_names(body: bytes) -> list[str]:
+    names = []
+    for line in body.split(b"\r\n"):
+        if line.lower().startswith(b"content-disposition:") and b'name="' in line:
+            names.append(line.split(b'name="', 1)[1].split(b'"', 1)[0].decode("utf-8", "replace"))
+    return names
+
+
+def request_value(body: bytes | None, content_type: str | None, truncated: bool | int = False) -> Any:
+    """A request body as checks read it (JSON or a form, see `body_value`), or None."""
+    value, parsed, _ = body_value(body, content_type, truncated)
+    return value if parsed else None

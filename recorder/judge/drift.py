@@ -175,7 +175,9 @@ def compare_operation(op: Operation, summary: OperationSummary) -> list[Problem]
                 )
             continue
         if body.node is not None and doc_body.schema_:
-            walker = SchemaWalker("request", None, "request body: ")
+            walker = SchemaWalker(
+                "request", None, "request body: ", text=mt == "application/x-www-form-urlencoded"
+            )
             walker.walk(doc_body.schema_, body.node.to_schema())
             problems.extend(walker.problems)
     # responses

@@ -47,11 +47,15 @@ def _ptr(pointer: tuple[str, ...]) -> str:
 class SchemaWalker:
     """Walks one documented schema alongside one evidence summary and collects problems."""
 
-    def __init__(self, which: str, status: str | None, prefix: str, param: str | None = None) -> None:
+    def __init__(
+        self, which: str, status: str | None, prefix: str, param: str | None = None, text: bool | None = None
+    ) -> None:
         self.which = which
         self.status = status
         self.prefix = prefix
         self.param = param
+        # values that were text on the wire (parameters, forms): `5` is a fine value where a string is due
+        self.text = which in ("query", "header") if text is None else text
         self.problems: list[Problem] = []
 
     def add(
@@ -149,13 +153,8 @@ class SchemaWalker:
                 return
             self._part(items, split, pointer)
             return
-        if (
-            self.which in ("query", "header")
-            and kind in ("integer", "number", "boolean")
-            and types
-            and "string" in types
-        ):
-            # parameters are text on the wire: 5 is a fine value for a string parameter
+        if self.text and kind in ("integer", "number", "boolean") and types and "string" in types:
+            # parameters and forms are text on the wire: 5 is a fine value for a string parameter
             if kind == "boolean":
                 vals = [["true", stats.get("t", 0)], ["false", n - stats.get("t", 0)]]
             else:

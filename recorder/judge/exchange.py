@@ -10,7 +10,7 @@ import time
 import uuid
 
 from recorder.common.http import header, lower_headers
-from recorder.common.jsonvalues import NOT_JSON, typed_multidict
+from recorder.common.jsonvalues import NOT_JSON, request_value, typed_multidict
 from recorder.common.routes import Routes, path_parameters
 from recorder.common.times import iso
 from recorder.judge.drift import REQUEST_PROBLEMS, ExampleRow, compare_operation, shows_problem
@@ -95,13 +95,15 @@ class Checker:
 
 
 def _example_row(exchange: Exchange) -> ExampleRow:
-    """The exchange as drift's example scan sees a recorded one (parsed JSON bodies, typed query)."""
-    request, response = exchange.json_body("request"), exchange.json_body("response")
+    """The exchange as drift's example scan sees a recorded one (parsed bodies, typed query)."""
+    response = exchange.json_body("response")
     return ExampleRow(
         id=exchange.id or 0,
         started=exchange.started,
         consumer=exchange.consumer or "",
-        request=None if request is NOT_JSON else request,
+        request=request_value(
+            exchange.request_body, exchange.request_content_type, exchange.request_truncated
+        ),
         response=None if response is NOT_JSON else response,
         query=typed_multidict(exchange.query),
         headers=lower_headers(exchange.request_headers),

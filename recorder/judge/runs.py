@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from recorder.common.http import lower_headers
-from recorder.common.jsonvalues import json_body, typed_multidict
+from recorder.common.jsonvalues import json_body, request_value, typed_multidict
 from recorder.common.times import now_iso
 from recorder.errors import RecorderError
 from recorder.judge.drift import ExampleRow, ExampleSource, compare
@@ -51,7 +51,7 @@ class DatabaseExamples(ExampleSource):
                 id=r["id"],
                 started=r["started"],
                 consumer=r["consumer"] or "",
-                request=json_body(r["request_body"], r["request_content_type"], r["request_truncated"], None),
+                request=request_value(r["request_body"], r["request_content_type"], r["request_truncated"]),
                 response=json_body(
                     r["response_body"], r["response_content_type"], r["response_truncated"], None
                 ),

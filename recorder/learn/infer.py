@@ -12,7 +12,11 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from genson import SchemaNode
@@ -25,8 +29,9 @@ from recorder.learn.strformats import _cache as _format_cache
 
 VALUES_CAP = 32  # distinct values remembered per scalar location (enums need few)
 VALUE_MAX_LEN = 48  # longer strings are free text: never enum candidates
-PROPS_CAP = 200
-FORMAT_GIVE_UP = 8  # after this many values without any format, stop looking (formats must hold for all)  # an object with more distinct keys than this is a map
+PROPS_CAP = 200  # an object with more distinct keys than this is a map
+SMALL_BATCH = 6  # shorter batches of scalars are folded one by one (cheaper than tallying them)
+FORMAT_GIVE_UP = 8  # after this many values without any format, stop looking (formats must hold for all)
 FREE_FORM_NAMES = frozenset(
     {"metadata", "attributes", "properties", "extra", "custom_fields", "params", "variables", "context"}
 )
@@ -71,6 +76,12 @@ class EvidenceNull(Null):
     def add_object(self, obj: Any) -> None:
         self.n += 1
 
+    add_one = add_object  # a scalar has no arrays inside to fold column by column
+
+    def add_many(self, objs: Sequence[Any]) -> None:
+        """Count a batch of nulls."""
+        self.n += len(objs)
+
     def add_schema(self, schema: dict[str, Any]) -> None:
         self.n += schema.get("x-stats", {}).get("n", 0)
 
@@ -90,6 +101,13 @@ class EvidenceBoolean(Boolean):
         self.n += 1
         if obj:
             self.true += 1
+
+    add_one = add_object  # a scalar has no arrays inside to fold column by column
+
+    def add_many(self, objs: Sequence[Any]) -> None:
+        """Count a batch of booleans."""
+        self.n += len(objs)
+        self.true += sum(map(bool, objs))
 
     def add_schema(self, schema: dict[str, Any]) -> None:
         stats = schema.get("x-stats", {})
@@ -118,6 +136,17 @@ class _Values:
             counts[value] = 1
         else:
             self.counts = None
+
+    def add_counts(self, tally: dict[Any, int]) -> None:
+        """Add values with their counts, as adding each one that often would (the cap holds for the batch)."""
+        counts = self.counts
+        if counts is None or not tally:
+            return
+        if len(counts) + len(tally.keys() - counts.keys()) > VALUES_CAP:
+            self.counts = None
+            return
+        for value, count in tally.items():
+            counts[value] = counts.get(value, 0) + count
 
     def merge(self, pairs: list[list[Any]] | None) -> None:
         if pairs is None:
@@ -171,6 +200,45 @@ class EvidenceNumber(Number):
                     counts[obj] = 1
                 else:
                     self.values.counts = None
+
+    add_one = add_object  # a scalar has no arrays inside to fold column by column
+
+    def add_many(self, objs: Sequence[Any]) -> None:
+        """Add a batch of numbers, with the same result as adding them one by one (tallied by value)."""
+        if len(objs) < SMALL_BATCH:
+            for obj in objs:
+                self.add_object(obj)
+            return
+        tally = Counter(objs)
+        floats = 0
+        whole: dict[Any, int] = tally
+        values: Any = tally
+        if float in set(map(type, tally)):
+            whole, values = {}, []
+            for value, count in tally.items():
+                if type(value) is float:
+                    if value.is_integer():  # is_integral: False for infinities and NaN too
+                        value = int(value)
+                    elif value != value:  # NaN: every comparison is false, so the range depends on the order
+                        for obj in objs:
+                            self.add_object(obj)
+                        return
+                    else:
+                        floats += count
+                        values.append(value)
+                        continue
+                whole[value] = whole.get(value, 0) + count
+                values.append(value)
+        self.n += len(objs)
+        if floats:
+            self.floats += floats
+            self._type = "number"
+        low, high = min(values), max(values)
+        if self.min is None or low < self.min:
+            self.min = low
+        if self.max is None or high > self.max:
+            self.max = high
+        self.values.add_counts(whole)
 
     def add_schema(self, schema: dict[str, Any]) -> None:
         stats = schema.get("x-stats", {})
@@ -246,6 +314,63 @@ class EvidenceString(String):
                 else:
                     self.values.counts = None
 
+    add_one = add_object  # a scalar has no arrays inside to fold column by column
+
+    def add_many(self, objs: Sequence[str]) -> None:
+        """Add a batch of strings, with the same result as adding them one by one (tallied by value)."""
+        if len(objs) < SMALL_BATCH:
+            for obj in objs:
+                self.add_object(obj)
+            return
+        seen = self.n
+        self.n += len(objs)
+        tally = Counter(objs)
+        sizes = list(map(len, tally))
+        shortest, longest = min(sizes), max(sizes)
+        if shortest < self.shortest:
+            self.shortest = shortest
+            self.min_len = shortest
+        if longest > self.max_len:
+            self.max_len = longest
+        if self.detect:
+            self._detect_formats(objs, seen)
+        if longest > VALUE_MAX_LEN:
+            for text in [v for v in tally if len(v) > VALUE_MAX_LEN]:
+                self.long += tally.pop(text)
+        if "\x00<redacted:" in "\x00" + "\x00".join(tally):  # one scan over the distinct values
+            for marker in [v for v in tally if v.startswith("<redacted:")]:
+                self.redacted += tally.pop(marker)
+        self.values.add_counts(tally)
+
+    def _detect_formats(self, objs: Sequence[str], seen: int) -> None:
+        """Count the formats of a batch: one by one until a format is found (or detection gives up), then
+        tallied by the formats each value has, as a location that has a format never gives up."""
+        formats = self.formats
+        cached = _format_cache.get
+        rest = objs
+        if not formats:
+            for index, obj in enumerate(objs):
+                seen += 1
+                fmts = cached(obj)
+                if fmts is None:
+                    fmts = string_formats(obj)
+                if fmts:
+                    for fmt in fmts:
+                        formats[fmt] = formats.get(fmt, 0) + 1
+                    rest = objs[index + 1 :]
+                    break
+                if seen >= FORMAT_GIVE_UP:
+                    self.detect = False  # no value ever had a format: this location has none
+                    return
+            else:
+                return
+        found = list(map(cached, rest))
+        if None in found:  # not cached yet
+            found = [string_formats(v) if f is None else f for v, f in zip(rest, found, strict=True)]
+        for fmts, count in Counter(found).items():
+            for fmt in fmts:
+                formats[fmt] = formats.get(fmt, 0) + count
+
     def add_schema(self, schema: dict[str, Any]) -> None:
         stats = schema.get("x-stats", {})
         self.n += stats.get("n", 0)
@@ -301,6 +426,32 @@ class EvidenceList(List):
         add = self._items.add_object
         for item in obj:
             add(item)
+
+    def add_one(self, obj: list[Any]) -> None:
+        """Add one array: its items go to the items' node in one call."""
+        self.n += 1
+        size = len(obj)
+        if self.min_items is None or size < self.min_items:
+            self.min_items = size
+        if size > self.max_items:
+            self.max_items = size
+        if obj:
+            self._items.add_many(obj)
+
+    def add_many(self, objs: Sequence[list[Any]]) -> None:
+        """Add a batch of arrays: their items, all of them in order, go to the items' node in one call."""
+        if not objs:
+            return
+        self.n += len(objs)
+        sizes = list(map(len, objs))
+        shortest, longest = min(sizes), max(sizes)
+        if self.min_items is None or shortest < self.min_items:
+            self.min_items = shortest
+        if longest > self.max_items:
+            self.max_items = longest
+        items = objs[0] if len(objs) == 1 else list(chain.from_iterable(objs))
+        if items:
+            self._items.add_many(items)
 
     def add_schema(self, schema: dict[str, Any]) -> None:
         stats = schema.get("x-stats", {})
@@ -358,6 +509,146 @@ class EvidenceObject(Object):
             self.map_objects += 1
         if len(props) > PROPS_CAP:
             self._become_map()
+
+    def add_many(self, objs: Sequence[dict[str, Any]]) -> None:
+        """Add objects column by column: `[{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]` feeds `a` in one call."""
+        if len(objs) < 2:
+            for obj in objs:
+                self.add_one(obj)
+            return
+        if self.as_map:
+            self._map_many(objs)
+            return
+        keys = tuple(objs[0])
+        if len(keys) < 2 or set(map(len, objs)) != {len(keys)}:
+            self._add_rows(objs)
+            return
+        try:
+            rows = list(map(itemgetter(*keys), objs))  # equal sizes and all keys of the first: the same keys
+        except KeyError:
+            self._add_rows(objs)
+            return
+        props = self._properties
+        dynamic = _dynamic_keys
+        new = 0
+        for key in keys:
+            flag = dynamic.get(key)
+            if flag is None:
+                flag = is_dynamic_key(key)
+            if flag:
+                self._add_rows(objs)
+                return
+            if key not in props:
+                new += 1
+        if len(props) + new > PROPS_CAP:
+            self._add_rows(objs)
+            return
+        size = len(objs)
+        self.n += size
+        present = self.present
+        for key, column in zip(keys, zip(*rows, strict=True), strict=True):
+            present[key] = present.get(key, 0) + size
+            props[key].add_many(column)
+
+    def add_one(self, obj: dict[str, Any]) -> None:
+        """Add one object as `add_object` does, the arrays in it column by column."""
+        self.n += 1
+        props = self._properties
+        present = self.present
+        had_map_entry = False
+        dynamic = _dynamic_keys
+        as_map = self.as_map
+        for key, value in obj.items():
+            flag = dynamic.get(key)
+            if flag is None:
+                flag = is_dynamic_key(key)
+            if flag or as_map:
+                if self.map_values is None:
+                    self.map_values = self.node_class()
+                    self.map_keys = self.node_class()
+                self.map_values.add_one(value)
+                self.map_keys.add_one(key)
+                had_map_entry = True
+                continue
+            if key in present:
+                present[key] += 1
+            else:
+                present[key] = 1
+            props[key].add_one(value)
+        if had_map_entry:
+            self.map_objects += 1
+        if len(props) > PROPS_CAP:
+            self._become_map()
+
+    def _add_rows(self, objs: Sequence[dict[str, Any]]) -> None:
+        """Add objects with different keys: columns gathered row by row, until the object becomes a map."""
+        props = self._properties
+        dynamic = _dynamic_keys
+        columns: dict[str, list[Any]] = {}
+        map_keys: list[str] = []
+        map_values: list[Any] = []
+        map_objects = 0
+        limit = PROPS_CAP - len(props)  # new property names this object takes before it becomes a map
+        rows = 0
+        for obj in objs:
+            rows += 1
+            had_map_entry = False
+            for key, value in obj.items():
+                flag = dynamic.get(key)
+                if flag is None:
+                    flag = is_dynamic_key(key)
+                if flag:
+                    map_keys.append(key)
+                    map_values.append(value)
+                    had_map_entry = True
+                    continue
+                column = columns.get(key)
+                if column is None:
+                    columns[key] = [value]
+                    if key not in props:
+                        limit -= 1
+                else:
+                    column.append(value)
+            if had_map_entry:
+                map_objects += 1
+            if limit < 0:
+                break
+        self.n += rows
+        self.map_objects += map_objects
+        present = self.present
+        for key, column in columns.items():
+            present[key] = present.get(key, 0) + len(column)
+            props[key].add_many(column)
+        if map_keys:
+            if self.map_values is None:
+                self.map_values = self.node_class()
+                self.map_keys = self.node_class()
+            self.map_values.add_many(map_values)
+            self.map_keys.add_many(map_keys)
+        if limit < 0:
+            self._become_map()
+            self._map_many(objs[rows:])
+
+    def _map_many(self, objs: Sequence[dict[str, Any]]) -> None:
+        """Add objects to a map: every entry goes to the map's key and value schemas, in order."""
+        if not objs:
+            return
+        keys: list[str] = []
+        values: list[Any] = []
+        entries = 0
+        for obj in objs:
+            if obj:
+                entries += 1
+                keys.extend(obj)
+                values.extend(obj.values())
+        self.n += len(objs)
+        self.map_objects += entries
+        if keys:
+            if self.map_values is None:
+                self.map_values = self.node_class()
+                self.map_keys = self.node_class()
+            self.map_values.add_many(values)
+            self.map_keys.add_many(keys)
 
     def _map(self, key: str, value: Any) -> None:
         if self.map_values is None:
@@ -468,6 +759,57 @@ class EvidenceNode(SchemaNode):
         self._new_strategy(cls).add_object(obj)
         return self
 
+    def add_many(self, objs: Sequence[Any]) -> EvidenceNode:
+        """Add a batch of values, with the same summary as `add_object` on each in turn, one call per type."""
+        if len(objs) < SMALL_BATCH:
+            for obj in objs:
+                self.add_one(obj)
+            return self
+        kinds = set(map(type, objs))
+        if len(kinds) == 1:
+            cls = _BY_TYPE.get(kinds.pop())
+            if cls is not None and (
+                self.depth < MAX_DEPTH or not (cls is EvidenceObject or cls is EvidenceList)
+            ):
+                self._strategy(cls).add_many(objs)
+                return self
+        groups: dict[type, list[Any]] = {}
+        for obj in objs:
+            cls = _BY_TYPE.get(type(obj))
+            if cls is None:
+                cls, obj = EvidenceString, str(obj)
+            elif (cls is EvidenceObject or cls is EvidenceList) and self.depth >= MAX_DEPTH:
+                cls, obj = EvidenceString, TOO_DEEP
+            group = groups.get(cls)
+            if group is None:
+                groups[cls] = [obj]
+            else:
+                group.append(obj)
+        for cls, group in groups.items():
+            self._strategy(cls).add_many(group)
+        return self
+
+    def add_one(self, obj: Any) -> EvidenceNode:
+        """Add one value as `add_object` does, the arrays in it column by column."""
+        cls = _BY_TYPE.get(type(obj))
+        if cls is None:
+            cls, obj = EvidenceString, str(obj)
+        elif (cls is EvidenceObject or cls is EvidenceList) and self.depth >= MAX_DEPTH:
+            cls, obj = EvidenceString, TOO_DEEP
+        for strategy in self._active_strategies:
+            if strategy.__class__ is cls:
+                strategy.add_one(obj)
+                return self
+        self._new_strategy(cls).add_one(obj)
+        return self
+
+    def _strategy(self, cls: type) -> Any:
+        """This node's strategy of class `cls`, made on first use."""
+        for strategy in self._active_strategies:
+            if strategy.__class__ is cls:
+                return strategy
+        return self._new_strategy(cls)
+
     def _get_strategy_for_(self, kind: str, schema_or_obj: Any) -> Any:
         # genson's lookup (used when merging schemas), with strategies whose children know their depth
         for strategy in self._active_strategies:
@@ -505,15 +847,15 @@ _NODE_AT = [
 
 
 def observe(node: EvidenceNode, value: Any) -> None:
-    """Add one observed JSON value to a node (nesting deeper than MAX_DEPTH is summarised as a marker)."""
-    node.add_object(value)
+    """Add one observed JSON value to a node, arrays column by column (nesting deeper than MAX_DEPTH is
+    summarised as a marker); the summary is the one `node.add_object(value)` makes, only faster."""
+    node.add_one(value)
 
 
 def summarize_values(values: list[Any]) -> dict[str, Any]:
     """The evidence summary of a list of JSON values (each one observation of the same location)."""
     node = EvidenceNode()
-    for value in values:
-        observe(node, value)
+    node.add_many(values)
     return node.to_schema()
 
 

@@ -13,10 +13,8 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl
 
-from recorder.common.http import is_json_media_type, media_type
-from recorder.common.jsonvalues import loads_json, typed_multidict, typed_value
+from recorder.common.jsonvalues import body_value, typed_multidict, typed_value
 from recorder.learn.infer import EvidenceNode, merge_summaries, observe, subschemas
 from recorder.learn.paths import path_shape
 from recorder.model import Exchange
@@ -372,40 +370,10 @@ def _status_key(code: str) -> tuple[int, str]:
 
 
 def _body_value(ex: Exchange, which: str) -> tuple[Any, bool, str | None]:
-    """(value, parsed, media type) of a body: JSON parsed, forms as objects, multipart as field names."""
-    body = ex.request_body if which == "request" else ex.response_body
-    ctype = ex.request_content_type if which == "request" else ex.response_content_type
-    truncated = ex.request_truncated if which == "request" else ex.response_truncated
-    if not body:
-        return None, False, None
-    mt = media_type(ctype) or "application/octet-stream"
-    if truncated:
-        return None, False, mt
-    if is_json_media_type(ctype) or (mt == "application/octet-stream" and body[:1] in (b"{", b"[")):
-        try:
-            return loads_json(body), True, "application/json" if mt == "application/octet-stream" else mt
-        except (ValueError, RecursionError):
-            return None, False, mt
-    if mt == "application/x-www-form-urlencoded":
-        try:
-            pairs: dict[str, list[str]] = {}
-            for key, value in parse_qsl(body.decode("utf-8"), keep_blank_values=True):
-                pairs.setdefault(key, []).append(value)
-            return typed_multidict(pairs), True, mt
-        except UnicodeDecodeError:
-            return None, False, mt
-    if mt.startswith("multipart/form-data"):
-        names = _multipart_names(body)
-        return dict.fromkeys(names, "<part>"), True, "multipart/form-data"
-    return None, False, mt
-
-
-def _multipart_names(body: bytes) -> list[str]:
-    names = []
-    for line in body.split(b"\r\n"):
-        if line.lower().startswith(b"content-disposition:") and b'name="' in line:
-            names.append(line.split(b'name="', 1)[1].split(b'"', 1)[0].decode("utf-8", "replace"))
-    return names
+    """(value, parsed, media type) of an exchange's request or response body (see `body_value`)."""
+    if which == "request":
+        return body_value(ex.request_body, ex.request_content_type, ex.request_truncated)
+    return body_value(ex.response_body, ex.response_content_type, ex.response_truncated)
 
 
 def _example(ex: Exchange, req_value: Any, resp_value: Any, score: int) -> dict[str, Any]:

@@ -553,7 +553,10 @@ class PostgresStore(Store):
 
     @_operational
     def summary_providers(self) -> list[str]:
-        return [r[0] for r in self._rows(f"SELECT provider FROM summaries GROUP BY provider ORDER BY provider {_C}")]
+        return [
+            r[0]
+            for r in self._rows(f"SELECT provider FROM summaries GROUP BY provider ORDER BY provider {_C}")
+        ]
 
     @_operational
     def reset_summaries(self) -> None:
