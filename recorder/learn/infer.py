@@ -1014,9 +1014,12 @@ def _format(stats: dict[str, Any], n: int, th: Thresholds) -> str | None:
 
 
 _ID_NAME = re.compile(
-    r"(?i)(^id$|_id$|Id$|^uuid$|^guid$|^key$|token|hash|sha|digest|name$|title|description|url|uri$|href|email"
-    r"|slug|login|handle|nick)"
+    r"(?i)(^id$|_id$|Id$|^uuid$|^guid$|^key$|token|hash|sha|digest|name$|url|uri$|href|email|slug|login|handle"
+    r"|nick)"
 )
+_TEXT_NAME = re.compile(r"(?i)(title|description|message|summary|comment|note|text|body)$")  # prose, unless codes
+_CODE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")  # PR_TITLE, MERGE_MESSAGE, OWNER: values of a closed set
+_IDENTIFIER_TEXT = re.compile(r"[^:@\s]+[:@].*")  # account:alice, spotify:track:4iV5, x@y: names of things
 # open sets: contacts, places, codes with hundreds of values, times
 _OPEN_NAME = re.compile(
     r"(?i)(phone|zip|postal|postcode|website|address|street|city|suite|country|currency|locale|language$|lang$"
@@ -1049,18 +1052,25 @@ def _is_enum(
     that say "category": status, type, kind, role...). A value must also be shared by different objects:
     when the enclosing object's identifiers tell `entities` objects apart, there must be at most half as
     many values (the same ten users fetched again and again repeat their names, not an enum). Never for
-    names of identifiers, names, text, contacts, places, codes from open sets (country, currency, language)
-    or times; never long or redacted strings, text with spaces, numbers in text, or proper nouns."""
+    names of identifiers, names, contacts, places, codes from open sets (country, currency, language) or
+    times, nor prose fields (title, description...) unless every value is an upper-case code (`PR_TITLE`);
+    never long or redacted strings, text with spaces, numbers in text, names of things (`account:alice`,
+    `x@y`) or proper nouns."""
     distinct = len(values)
     if n < th.min_enum or distinct == 0 or distinct > th.max_enum:
         return False
     if stats.get("long") or stats.get("red"):
         return False
+    texts = [str(v) for v, _ in values]
+    codes = all(_CODE.fullmatch(t) for t in texts)  # upper-case codes say "closed set" whatever the name
     if _ID_NAME.search(name or "") or _OPEN_NAME.search(name or ""):
+        return False
+    if _TEXT_NAME.search(name or "") and not codes:
         return False
     if entities is not None and distinct * 2 > entities:
         return False
-    texts = [str(v) for v, _ in values]
+    if any(_IDENTIFIER_TEXT.fullmatch(t) for t in texts):
+        return False
     if any(" " in t and len(t) > 24 for t in texts):
         return False
     if distinct > 1 and all(_NUMBER_TEXT.fullmatch(t) for t in texts):
@@ -1068,7 +1078,7 @@ def _is_enum(
     if distinct * 3 > n:
         return False
     unseen = sum(1 for _, c in values if c == 1) / n  # Good-Turing: the chance the next value is new
-    if _CATEGORICAL.search(name or ""):
+    if codes or _CATEGORICAL.search(name or ""):
         return unseen <= 0.2
     if distinct > 1 and all(_TITLE_WORDS.fullmatch(t) for t in texts):
         return False  # "Berlin", "Oslo": free text that happened to repeat

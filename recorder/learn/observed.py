@@ -129,6 +129,54 @@ def _structure(summary: dict[str, Any]) -> Any:
     return tuple(key)
 
 
+def _own_enums(schema: Any, summary: dict[str, Any]) -> Any:
+    """A schema decided on pooled evidence keeps, in each enum, only the values this body's own evidence saw
+    (Stripe's `{id, object, deleted}` is one structure for coupons, customers and products: each one's
+    `object` is its own value, not all three)."""
+    if not isinstance(schema, dict):
+        return schema
+    if isinstance(schema.get("enum"), list):
+        own = {
+            json.dumps(v, sort_keys=True)
+            for part in subschemas(summary)
+            for v, _ in (part.get("x-stats", {}).get("vals") or [])
+        }
+        kept = [v for v in schema["enum"] if v is None or json.dumps(v, sort_keys=True) in own]
+        schema = {k: v for k, v in schema.items() if k != "enum"}
+        if [v for v in kept if v is not None]:
+            schema["enum"] = kept
+        return schema
+    out = dict(schema)
+    objects = [p for p in subschemas(summary) if p["type"] == "object"]
+    arrays = [p for p in subschemas(summary) if p["type"] == "array" and p.get("items")]
+    if isinstance(schema.get("properties"), dict):
+        own_props = objects[0].get("properties") or {} if objects else {}
+        out["properties"] = {
+            k: _own_enums(v, own_props[k]) if k in own_props else _no_enums(v)
+            for k, v in schema["properties"].items()
+        }
+    if isinstance(schema.get("items"), dict):
+        out["items"] = (
+            _own_enums(schema["items"], arrays[0]["items"]) if arrays else _no_enums(schema["items"])
+        )
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            out[key] = [_own_enums(b, summary) for b in schema[key]]
+    return out
+
+
+def _no_enums(schema: Any) -> Any:
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: v for k, v in schema.items() if k != "enum"}
+    for key in ("properties",):
+        if isinstance(out.get(key), dict):
+            out[key] = {k: _no_enums(v) for k, v in out[key].items()}
+    if isinstance(out.get("items"), dict):
+        out["items"] = _no_enums(out["items"])
+    return out
+
+
 def _pool_bodies(summaries: Iterable[OperationSummary]) -> dict[Any, dict[str, Any]]:
     """Merged evidence of all request and response bodies sharing one structure (with fields)."""
     groups: dict[Any, list[dict[str, Any]]] = {}
@@ -220,7 +268,7 @@ class _OperationBuilder:
         if n < max(self.th.min_enum, self.th.min_required):
             pooled = self.pool.get(_structure(summary))
             if pooled is not None and observations(pooled) > n:
-                return finalize_schema(pooled, self.th)
+                return _own_enums(finalize_schema(pooled, self.th), summary)
         return finalize_schema(summary, self.th)
 
     def _evidence(
