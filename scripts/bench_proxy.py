@@ -1017,7 +1017,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.baseline_tree = args.baseline_tree.resolve()
         package = args.baseline_tree / "recorder"
         if not ((package / "capture.py").is_file() or (package / "capture" / "addon.py").is_file()):
-            parser.error(f"--baseline-tree {args.baseline_tree}: no recorder package with a capture addon in it")
+            parser.error(
+                f"--baseline-tree {args.baseline_tree}: no recorder package with a capture addon in it"
+            )
     if any(c < 1 for c in args.concurrency) or args.duration <= 0 or args.warmup < 0:
         parser.error("--concurrency must be >= 1, --duration > 0, --warmup >= 0")
 
