@@ -492,6 +492,53 @@ def test_mutually_recursive_refs_across_files(tmp_path: Path) -> None:
     assert node["properties"]["leaf"]["properties"] == {"parent": {}, "name": {"type": "string"}}
 
 
+def test_references_reached_by_many_paths_are_expanded_once_and_shared(tmp_path: Path) -> None:
+    """Each of 40 schemas refers to the next two, nullable (Stripe's shape: many ways to reach one object).
+
+    Inlined as a tree that is ~10^8 copies of the last schema; the loader expands each reference once, shares
+    the expansion and so loads it in well under a second, with every level still checked.
+    """
+    schemas: dict[str, Any] = {}
+    for i in range(40):
+        nxt = {
+            f"n{j}": {"$ref": f"#/components/schemas/S{j}", "nullable": True}
+            for j in (i + 1, i + 2)
+            if j < 40
+        }
+        schemas[f"S{i}"] = {"type": "object", "properties": {"level": {"type": "integer"}, **nxt}}
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "chain", "version": "1"},
+        "paths": {
+            "/s": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "description": "x",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/S0"}}},
+                        }
+                    }
+                }
+            }
+        },
+        "components": {"schemas": schemas},
+    }
+    (tmp_path / "chain.json").write_text(json.dumps(doc))
+    schema = schema_of(load_contract(tmp_path / "chain.json").operations[0], "200")
+    node = schema
+    for i in range(1, 40):  # down the longest path, S0 -> S1 -> ... -> S39
+        node = node["properties"][f"n{i}"]
+        assert node["type"] == ["object", "null"] and "level" in node["properties"], i
+    assert "n40" not in node["properties"]
+    validator = Draft202012Validator(schema)
+    deep: dict[str, Any] = {"level": 39}
+    for i in range(38, -1, -1):
+        deep = {"level": i, f"n{i + 1}": deep}
+    assert validator.is_valid(deep)
+    bad = json.loads(json.dumps(deep).replace('"level": 30', '"level": "thirty"'))
+    assert not validator.is_valid(bad)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Round trips through our own exporters
 

@@ -5,7 +5,6 @@ Schemas are plain JSON Schema 2020-12 dicts (OpenAPI 3.0's `nullable` is still u
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 ANNOTATIONS = frozenset(
@@ -81,31 +80,41 @@ def merge_schemas(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One schema that means all of `parts` (an `allOf`): properties and required united, bounds tightened.
 
     Keywords that cannot be combined into one (two different `anyOf`s, say) are kept under `allOf`.
-    Annotations (description, title, ...) of later parts win.
+    Annotations (description, title, ...) of later parts win. The result is a new mapping whose sub-schemas
+    may be shared with `parts` (copied only where merging changes them): treat both as read-only.
     """
     out: dict[str, Any] = {}
+    owned: set[str] = set()  # keys of `out` whose container was made here, and may be changed in place
     rest: list[dict[str, Any]] = []
+
+    def own(key: str) -> Any:
+        if key not in owned:
+            current = out[key]
+            out[key] = dict(current) if isinstance(current, dict) else list(current)
+            owned.add(key)
+        return out[key]
+
     for part in parts:
         for key, value in part.items():
             if key not in out:
-                out[key] = copy.deepcopy(value)
+                out[key] = value
                 continue
             current = out[key]
             if current == value:
                 continue
             if key == "properties":
+                current = own(key)
                 for name, sub in value.items():
-                    current[name] = (
-                        merge_schemas([current[name], sub]) if name in current else copy.deepcopy(sub)
-                    )
+                    current[name] = merge_schemas([current[name], sub]) if name in current else sub
             elif key == "required":
+                current = own(key)
                 current.extend(x for x in value if x not in current)
             elif key == "type":
                 common = _common_types(declared_types(out), declared_types(part))
                 if common:
                     out["type"] = type_value(common)
                 else:
-                    rest.append({"type": copy.deepcopy(value)})
+                    rest.append({"type": value})
             elif key == "enum" and isinstance(current, list) and isinstance(value, list):
                 out["enum"] = [v for v in current if v in value]
             elif key in LOWER_BOUNDS and _is_number(current) and _is_number(value):
@@ -116,20 +125,23 @@ def merge_schemas(parts: list[dict[str, Any]]) -> dict[str, Any]:
                 if current is False or value is False:
                     out[key] = False
                 elif current is True or current == {}:
-                    out[key] = copy.deepcopy(value)
+                    out[key] = value
                 elif value is True or value == {}:
                     pass
                 else:
                     out[key] = merge_schemas([current, value])
             elif key == "allOf":
-                current.extend(copy.deepcopy(value))
+                own(key).extend(value)
             elif key in ANNOTATIONS:
                 if key != "x-evidence":
-                    out[key] = copy.deepcopy(value)
+                    out[key] = value
             else:
-                rest.append({key: copy.deepcopy(value)})
+                rest.append({key: value})
     if rest:
-        out.setdefault("allOf", []).extend(rest)
+        if "allOf" in out:
+            own("allOf").extend(rest)
+        else:
+            out["allOf"] = rest
     return out
 
 

@@ -133,12 +133,13 @@ class _Schemas:
     def __init__(self, refs: _Refs, oas30: bool) -> None:
         self.refs = refs
         self.oas30 = oas30
-        self.cache: dict[str, dict[str, Any]] = {}
+        # canonical ref -> expansions, each with the outer references it had to cut (see `_reference`)
+        self.cache: dict[str, list[tuple[frozenset[str], dict[str, Any]]]] = {}
         self.active: list[str] = []
-        self.cuts = 0
+        self.cut: list[set[str]] = [set()]  # per open expansion: outer references cut inside it
 
     def convert(self, node: Any, file: Path) -> dict[str, Any]:
-        """One schema, `$ref`-free."""
+        """One schema, `$ref`-free. Expansions of a reference are shared, not copied: treat them as read-only."""
         if node is True or node is None:
             return {}
         if node is False:
@@ -154,7 +155,7 @@ class _Schemas:
             if not siblings:
                 return target
             nullable = siblings.pop("nullable", None) is True
-            out = merge_schemas([target, self.convert(siblings, file)]) if siblings else target
+            out = merge_schemas([target, self.convert(siblings, file)]) if siblings else dict(target)
             if nullable:
                 _allow_null(out)
             return out
@@ -186,20 +187,32 @@ class _Schemas:
         return _normalise(out)
 
     def _reference(self, ref: str, file: Path) -> dict[str, Any]:
+        """The expansion of `ref`, cut to `{}` (anything) where it would recurse into a reference being expanded.
+
+        An expansion depends on its context only through the outer references it cut, so one made under an
+        outer chain is reused wherever all of those are being expanded too: each reference is expanded a few
+        times, not once per path that reaches it (exponentially many in a spec like Stripe's), and the
+        expansions are shared rather than copied.
+        """
         target, target_file, key = self.refs.target(ref, file)
         if key in self.active:
-            self.cuts += 1
+            self.cut[-1].add(key)
             return {}  # recursion: the placeholder accepts anything
-        if key in self.cache:
-            return copy.deepcopy(self.cache[key])
+        open_refs = set(self.active)
+        for cuts, out in self.cache.get(key, ()):
+            if cuts <= open_refs:
+                self.cut[-1] |= cuts
+                return out
         self.active.append(key)
-        cuts = self.cuts
+        self.cut.append(set())
         try:
             out = self.convert(target, target_file)
         finally:
             self.active.pop()
-        if self.cuts == cuts:  # context-free expansion: safe to reuse
-            self.cache[key] = copy.deepcopy(out)
+            inner = self.cut.pop()
+        cuts = frozenset(inner - {key})
+        self.cut[-1] |= cuts
+        self.cache.setdefault(key, []).append((cuts, out))
         return out
 
 
@@ -257,9 +270,9 @@ def _allow_null(schema: dict[str, Any]) -> None:
         if "null" not in types:
             schema["type"] = type_value([*types, "null"])
     elif isinstance(schema.get("anyOf"), list) and {"type": "null"} not in schema["anyOf"]:
-        schema["anyOf"].append({"type": "null"})
+        schema["anyOf"] = [*schema["anyOf"], {"type": "null"}]  # new lists: the old ones may be shared
     if isinstance(schema.get("enum"), list) and None not in schema["enum"]:
-        schema["enum"].append(None)
+        schema["enum"] = [*schema["enum"], None]
     if "const" in schema and schema["const"] is not None:
         schema["enum"] = [schema.pop("const"), None]
 

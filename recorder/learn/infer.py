@@ -1017,7 +1017,9 @@ _ID_NAME = re.compile(
     r"(?i)(^id$|_id$|Id$|^uuid$|^guid$|^key$|token|hash|sha|digest|name$|url|uri$|href|email|slug|login|handle"
     r"|nick)"
 )
-_TEXT_NAME = re.compile(r"(?i)(title|description|message|summary|comment|note|text|body)$")  # prose, unless codes
+_TEXT_NAME = re.compile(
+    r"(?i)(title|description|message|summary|comment|note|text|body)$"
+)  # prose, unless codes
 _CODE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")  # PR_TITLE, MERGE_MESSAGE, OWNER: values of a closed set
 _IDENTIFIER_TEXT = re.compile(r"[^:@\s]+[:@].*")  # account:alice, spotify:track:4iV5, x@y: names of things
 # open sets: contacts, places, codes with hundreds of values, times
