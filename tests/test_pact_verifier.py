@@ -108,3 +108,91 @@ def test_pacts_with_awkward_keys_and_content_negotiation_pass_the_official_verif
     _Provider.broken = True  # the provider changes the type of `+1`: the pact must catch it
     with pytest.raises(Exception, match=r"(?i)verif|fail|mismatch"):
         _verify(pacts, provider)
+
+
+class _Tracker(BaseHTTPRequestHandler):
+    """Issues whose `labels` mix names and label objects, whose `assignees` carry optional keys, a form
+    endpoint that needs its Content-Type, and one endpoint that failed once while it was recorded."""
+
+    protocol_version = "HTTP/1.1"
+    calls = 0
+    failures = 1  # the first health check fails
+    broken = False  # the negative control: `labels` stops being a list
+
+    def log_message(self, format, *args):
+        pass
+
+    def _send(self, status: int, value: object) -> None:
+        body = json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path.startswith("/health"):
+            if type(self).failures:
+                type(self).failures -= 1
+                return self._send(500, {"error": "warming up"})
+            return self._send(200, {"status": "ok"})
+        type(self).calls += 1
+        n = type(self).calls
+        labels: list[object] = [f"bug-{n}", {"name": f"p{n}", "description": None if n % 2 else "urgent"}]
+        if n % 3 == 0:
+            labels.reverse()
+        assignees = [{"login": f"u{n}", **({"email": f"u{n}@example.com"} if n % 4 else {})}]
+        if n % 5 == 0:
+            assignees.append({"login": "ops"})
+        issue = {"id": n, "labels": "bug" if type(self).broken else labels, "assignees": assignees}
+        self._send(200, issue)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode()
+        if self.headers.get("Content-Type", "").split(";")[0] != "application/x-www-form-urlencoded":
+            return self._send(415, {"error": "send a form"})
+        type(self).calls += 1
+        self._send(201, {"id": type(self).calls, "fields": len(raw.split("&"))})
+
+
+@pytest.fixture
+def tracker():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Tracker)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        _Tracker.broken = False
+        _Tracker.calls = 0
+        _Tracker.failures = 1
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("version", [3, 4])
+def test_pacts_with_mixed_items_forms_and_a_failure_pass_the_official_verifier(tracker, tmp_path, version):
+    db = tmp_path / "t.db"
+    headers = {"Accept": "application/json", "X-Consumer": "web"}
+    with running_proxy(tracker, db, "--provider", "issues") as proxy:
+        assert httpx.get(f"{proxy.url}/health", headers=headers).status_code == 500
+        assert httpx.get(f"{proxy.url}/health", headers=headers).status_code == 200
+        for n in range(1, 16):
+            assert httpx.get(f"{proxy.url}/issues/{n}", headers=headers).status_code == 200
+            form = {"title": f"issue {n}", "labels[]": ["bug", "p1"]}
+            assert httpx.post(f"{proxy.url}/issues", data=form, headers=headers).status_code == 201
+    pacts = tmp_path / "pacts"
+    result = run_cli("export", "pact", "--db", str(db), "-o", str(pacts), "--pact-version", str(version))
+    assert result.returncode == 0, result.stderr
+    (pact_file,) = pacts.iterdir()
+    interactions = {i["description"]: i for i in json.loads(pact_file.read_text())["interactions"]}
+    # a provider's failure is no part of its contract: no verification could reproduce it
+    assert "GET /health -> 500" not in interactions and "GET /health -> 200" in interactions
+    post = interactions["POST /issues -> 201"]["request"]
+    assert post["headers"]["Content-Type"].startswith("application/x-www-form-urlencoded")
+    _Tracker.calls = 0
+    _verify(pacts, tracker)
+    _Tracker.broken = True  # `labels` becomes a string: the pact must catch it
+    with pytest.raises(Exception, match=r"(?i)verif|fail|mismatch"):
+        _verify(pacts, tracker)

@@ -93,8 +93,8 @@ def consumer_examples(
                 continue
             if "<redacted:" in (row["path"] or "") or "<redacted:" in (row["query"] or ""):
                 continue  # never replay a redacted secret
-            if resp.status in UNVERIFIABLE_STATUSES:
-                continue  # the verifier sends the credentials every other interaction needs
+            if not pact_verifiable(resp.status):
+                continue
             body = _request_body(row)
             if body is None:
                 continue  # a request body a pact cannot carry: broken JSON (a deliberately bad request), cut off
@@ -115,9 +115,13 @@ def consumer_examples(
     return out
 
 
-UNVERIFIABLE_STATUSES = frozenset(
-    {"401", "403"}
-)  # answers to missing credentials: a verifier always sends them
+def pact_verifiable(status: str) -> bool:
+    """Whether a provider verification can reproduce an answer with this status from its request alone.
+
+    Not 401/403, answers to missing credentials (a verifier sends the credentials every interaction needs),
+    nor 5xx, a provider's failure rather than its contract (no request makes a healthy provider fail).
+    """
+    return status not in ("401", "403") and not status.startswith("5")
 
 
 def _request_body(row: dict[str, Any]) -> tuple[Any, str | None] | None:

@@ -16,7 +16,7 @@ from typing import Any
 from recorder.common.http import HOP_BY_HOP, vary_names
 from recorder.common.jsonvalues import json_type
 from recorder.common.redact import Redactor
-from recorder.common.schemas import declared_types
+from recorder.common.schemas import declared_types, merge_schemas
 from recorder.contracts import pact_paths
 from recorder.learn.strformats import FORMAT_PATTERNS
 from recorder.model import Contract, Operation, Parameter, Response
@@ -149,8 +149,8 @@ def _request_headers(ex: Example) -> dict[str, str]:
         if low not in wanted or _REDACTOR.is_secret_name(low) or "<redacted:" in value:
             continue
         headers[_header_case(low)] = value
-    if ex.request_body is not None and ex.request_content_type:
-        headers["Content-Type"] = ex.request_content_type
+    if (ex.request_body is not None or ex.request_text is not None) and ex.request_content_type:
+        headers["Content-Type"] = ex.request_content_type  # a form without it is no form to the provider
     return headers
 
 
@@ -220,7 +220,12 @@ def _scalar_regex(schema: dict[str, Any]) -> str | None:
 
 
 def _expected(value: Any, schema: dict[str, Any]) -> Any:
-    """What the consumer can rely on: required, non-null fields (recursively), arrays cut to one item."""
+    """What the consumer can rely on: required, non-null fields (recursively), arrays cut to one item (none
+    when the items are of several kinds: the verifier matches every item against the first)."""
+    fitting = _fitting(value, schema)
+    if fitting is None:  # one of several shapes of the same type: only the type can be relied on
+        return {} if isinstance(value, dict) else [] if isinstance(value, list) else value
+    schema = fitting
     types = set(declared_types(schema))
     if isinstance(value, dict) and "object" in types:
         props = schema.get("properties") or {}
@@ -234,7 +239,7 @@ def _expected(value: Any, schema: dict[str, Any]) -> Any:
                 continue
             if key not in required or sub is None or "null" in set(declared_types(sub_schema)):
                 continue
-            if len(set(declared_types(sub_schema)) - {"null"}) > 1 or "anyOf" in sub_schema:
+            if _kinds(sub_schema) != 1:
                 continue  # a value of one of several types: no matcher says "string or integer"
             if pact_paths.child(pact_paths.ROOT, key) is None:
                 continue  # no matching rule could name it: an expected value would have to match exactly
@@ -242,11 +247,49 @@ def _expected(value: Any, schema: dict[str, Any]) -> Any:
         return out
     if isinstance(value, list) and "array" in types:
         items = schema.get("items") or {}
+        if _kinds(items) != 1:
+            return []
         return [_expected(v, items) for v in value[:1]]
     return value
 
 
+def _kinds(schema: dict[str, Any]) -> int:
+    """How many kinds of value (JSON types, or branches of an `anyOf`) a schema admits; 0: unknown."""
+    branches = schema.get("anyOf") or schema.get("oneOf")
+    if isinstance(branches, list):
+        return len(branches)
+    types = set(declared_types(schema))
+    if types == {"integer", "number"}:
+        return 1  # an integer is a number: the `number` matcher takes both
+    return len(types)
+
+
+def _fitting(value: Any, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The branch of an `anyOf`/`oneOf` that a value's JSON type selects (the schema itself without one);
+    None when several branches take values of that type."""
+    branches = schema.get("anyOf") or schema.get("oneOf")
+    if not isinstance(branches, list):
+        return schema
+    kind = json_type(value)
+    fits = [b for b in branches if isinstance(b, dict) and _admits(b, kind)]
+    if len(fits) != 1:
+        return None
+    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+    return merge_schemas([rest, fits[0]]) if rest else fits[0]
+
+
+def _admits(schema: dict[str, Any], kind: str) -> bool:
+    types = set(declared_types(schema))
+    return not types or kind in types or (kind == "integer" and "number" in types)
+
+
 def _rules(value: Any, schema: dict[str, Any], path: str, out: dict[str, Any], version: int) -> None:
+    fitting = _fitting(value, schema)
+    if fitting is None:
+        matcher = {"match": "type", "min": 0} if isinstance(value, list) else {"match": "type"}
+        out[path] = {"matchers": [matcher], "combine": "AND"}
+        return
+    schema = fitting
     types = set(declared_types(schema)) - {"null"}
     if isinstance(value, dict):
         if isinstance(schema.get("additionalProperties"), dict) and not schema.get("properties"):
