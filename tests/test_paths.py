@@ -57,3 +57,31 @@ def test_a_few_resources_seen_often_stay_literal():
     paths = [("GET", f"/api/{name}") for name in ("user", "order", "invoice", "refund") for _ in range(20)]
     paths += [("GET", f"/api/{name}/{i}") for name in ("user", "order") for i in range(10)]
     assert {"GET /api/user", "GET /api/order", "GET /api/invoice", "GET /api/refund"} <= _operations(paths)
+
+
+def test_literal_ids_beside_a_typed_id_that_answer_alike_join_it():
+    """Kinto's client suite: records `abc` and `r1` beside uuids; GitHub's `issues/comments` beside numbers."""
+    record = frozenset({"data", "permissions"})
+    comments = frozenset({"[]/id", "[]/body", "[]/user"})
+    issue = frozenset({"id", "body", "user", "title", "number"})
+    shapes = [
+        ShapeInfo("GET", "/records/{uuid}", 40, record),
+        ShapeInfo("PUT", "/records/{uuid}", 10, record),
+        ShapeInfo("GET", "/records/abc", 3, record),
+        ShapeInfo("PUT", "/records/r1", 2, record),
+        ShapeInfo("POST", "/records/abc/attachment", 2, frozenset({"location"})),
+        ShapeInfo("POST", "/records/{uuid}/attachment", 4, frozenset({"location"})),
+        ShapeInfo("GET", "/issues/{int}", 30, issue),
+        ShapeInfo("GET", "/issues/comments", 5, comments),
+        ShapeInfo("GET", "/issues/summary", 5, issue),  # alike, but a reserved word: an operation of its own
+        ShapeInfo("GET", "/users/{int}", 20, frozenset({"id", "login"})),
+        ShapeInfo("GET", "/users/guest", 3, frozenset({"error"}), success=False),
+    ]
+    ops = {f"{m} {t.path}" for (m, _), t in template_paths(shapes).items()}
+    assert {
+        "GET /records/{recordSlug}",
+        "PUT /records/{recordSlug}",
+        "POST /records/{recordSlug}/attachment",
+    } == {op for op in ops if "/records" in op}
+    assert {"GET /issues/{issueId}", "GET /issues/comments", "GET /issues/summary"} <= ops
+    assert "GET /users/{userId}" in ops and not any("guest" in op for op in ops)  # a bad value, absorbed

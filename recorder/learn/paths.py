@@ -239,10 +239,10 @@ def _collapse(node: _Node, min_siblings: int, depth: int = 0) -> None:
                 else:
                     node.children["{slug}"] = merged
                 changed = True
-    if "{slug}" in node.children:
-        changed = _join_slug(node, depth) or changed
+    if any(seg.startswith("{") for seg in node.children):
+        changed = _join_params(node, depth) or changed
         _absorb_invalid_values(node)
-    if changed:
+    if changed and "{slug}" in node.children:
         _collapse(node.children["{slug}"], min_siblings, depth + 1)
 
 
@@ -268,18 +268,36 @@ def _merge_many_values(node: _Node, literal: list[str], depth: int) -> bool:
     return True
 
 
-def _join_slug(node: _Node, depth: int) -> bool:
-    """Literals left beside a slug parameter that continue and answer like it are more of its values."""
-    slug = node.children["{slug}"]
+def _join_params(node: _Node, depth: int) -> bool:
+    """Literals left beside a parameter that continue and answer like it are more of its values: beside a slug,
+    alike in their paths or their response fields; beside a typed id (`records/{uuid}`), alike in their
+    response fields (`records/abc`, `records/r1` answer what `records/{uuid}` does), and the id is then a slug.
+    Plural nouns beside a parameter (`issues/comments` beside `issues/{int}`) are collections, never values."""
     joined = False
-    for seg in [s for s in node.children if not s.startswith("{")]:
-        if not _is_candidate(seg, depth) or _collections([seg, *sorted(slug.literals)[:4]]):
+    for param in sorted(s for s in node.children if s.startswith("{")):
+        target = node.children[param]
+        members = []
+        for seg in [s for s in node.children if not s.startswith("{")]:
+            if not _is_candidate(seg, depth) or _collections([seg, *sorted(target.literals)[:4]]):
+                continue
+            child = node.children[seg]
+            typed = param != "{slug}"
+            if typed and not _succeeds(child):
+                continue  # an error-only literal is a bad value (_absorb_invalid_values)
+            if _compatible(_skeleton(child, None), _skeleton(target, None), by_fields=typed):
+                members.append(seg)
+        if not members:
             continue
-        child = node.children[seg]
-        if _compatible(_skeleton(child, None), _skeleton(slug, None)):
-            slug.merge(node.children.pop(seg))
-            slug.literals.add(seg)
-            joined = True
+        for seg in members:
+            target.merge(node.children.pop(seg))
+            target.literals.add(seg)
+        if param != "{slug}":
+            node.children.pop(param)
+            if "{slug}" in node.children:
+                node.children["{slug}"].merge(target)
+            else:
+                node.children["{slug}"] = target
+        joined = True
     return joined
 
 
@@ -373,8 +391,13 @@ def _cluster(node: _Node, literal: list[str], depth: int) -> list[list[str]]:
 
 
 def _compatible(
-    skel: dict[str, tuple[set[str], set[str]]], union: dict[str, tuple[set[str], set[str]]]
+    skel: dict[str, tuple[set[str], set[str]]],
+    union: dict[str, tuple[set[str], set[str]]],
+    *,
+    by_fields: bool = False,
 ) -> bool:
+    """Whether two subtrees continue alike and answer with the same fields (`by_fields`: only the fields may
+    say yes, not the path structure alone)."""
     common = set(skel) & set(union)
     if not common:
         return False
@@ -385,6 +408,8 @@ def _compatible(
             scores.append(len(mine & theirs) / min(len(mine), len(theirs)))
     if scores:
         return sum(scores) / len(scores) >= 0.6
+    if by_fields:
+        return False
     # no response fields to compare (errors, 204s, binary): only the path structure speaks
     return len(common) * 2 >= min(len(skel), len(union))
 
