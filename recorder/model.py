@@ -19,7 +19,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 class Frozen(BaseModel):
     """Base for all models: immutable values that reject unknown fields."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Exchange(Frozen):
@@ -96,7 +96,7 @@ class Parameter(Frozen):
     schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
     evidence: Evidence | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class Body(Frozen):
@@ -107,7 +107,7 @@ class Body(Frozen):
     example: Any = None
     evidence: Evidence | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class Response(Frozen):

@@ -52,6 +52,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STOP_TIMEOUT = 600  # seconds a recorder may take to drain its queue after the load
 NOISY_CORES = 0.10  # other processes using more than this many cores on average make a run "noisy"
 THROUGHPUT_TARGET = 0.90  # (c)/(b) req/s at least this
+MEMORY_TARGET = 2.0  # peak RSS of the recording tree against bare mitmdump's
 P99_TARGET = 1.20  # (c)/(b) p99 latency at most this
 
 
@@ -414,6 +415,19 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: private pages plus a share of those the process shares with others (libraries
+    and the interpreter mapped by the proxy and its children alike), so a tree's sum counts each page once."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def hwm_bytes(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status", "rb") as f:
@@ -476,6 +490,8 @@ class RssSampler:
         self.pid = pid
         self.interval = interval
         self.peak = 0
+        self.peak_pss = 0  # sampled once a second: reading smaps costs the kernel more than statm
+        self._next_pss = 0.0
         self.samples: list[tuple[float, int, list[int]]] = []  # (time, total, per-process)
         self._pids = process_tree(pid)
         self._stop = threading.Event()
@@ -490,6 +506,9 @@ class RssSampler:
         parts = [rss_bytes(p) for p in self._pids]
         total = sum(parts)
         self.peak = max(self.peak, total)
+        if time.monotonic() >= self._next_pss:
+            self.peak_pss = max(self.peak_pss, sum(pss_bytes(p) for p in self._pids))
+            self._next_pss = time.monotonic() + 1.0
         return total, parts
 
     def _loop(self) -> None:
@@ -694,6 +713,7 @@ class Result:
     p99_ms: float
     peak_rss: int = 0
     hwm: int = 0
+    peak_pss: int = 0
     requests: int = 0
     warmup_requests: int = 0
     errors: int = 0
@@ -764,6 +784,7 @@ def measure(
     res = Result(body, conc, config, rnd, r["rps"], r["p50_ms"], r["p99_ms"], sampler.peak, hwm,
                  r["requests"], r["warmup_requests"], r["errors"], r["non2xx"], proxy.drain_seconds,
                  proxy.summary)  # fmt: skip
+    res.peak_pss = sampler.peak_pss
     served = max(1, r["requests"] + r["warmup_requests"])
     res.cpu_us = [c / served * 1e6 for c in cpu[: len(proxy_pids)]]
     res.other_cores = other
@@ -784,7 +805,7 @@ def print_run(res: Result) -> None:
         f"  p50 {res.p50_ms:7.2f} ms  p99 {res.p99_ms:7.2f} ms"
     )
     if res.config != "direct":
-        line += f"  peak RSS {mb(res.peak_rss):>6} MB (HWM sum {mb(res.hwm)})"
+        line += f"  peak RSS {mb(res.peak_rss):>6} MB (HWM sum {mb(res.hwm)}, PSS {mb(res.peak_pss)})"
     if res.cpu_us:
         line += f"\n      CPU per request: proxy {res.cpu_us[0]:,.0f} us"
         if len(res.cpu_us) > 1:
@@ -815,16 +836,21 @@ def summarize(results: list[Result], bodies: Sequence[str], concs: Sequence[int]
                     for c in configs}  # fmt: skip
             if not rows.get("bare") or not rows.get("recorder"):
                 continue
-            keys = ("rps", "p50_ms", "p99_ms", "peak_rss")
+            keys = ("rps", "p50_ms", "p99_ms", "peak_rss", "peak_pss")
             med = {
                 c: {k: statistics.median(getattr(r, k) for r in rs) for k in keys} for c, rs in rows.items()
             }
             print(f"\nbody {body} ({len(make_body(body)):,} bytes), concurrency {conc}, "
                   f"median of {len(rows['bare'])} round(s)")  # fmt: skip
-            print(f"  {'':<30}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'peak RSS MB':>13}")
+            print(
+                f"  {'':<30}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'peak RSS MB':>13}{'peak PSS MB':>13}"
+            )
             for c, m in med.items():
                 rss = mb(m["peak_rss"]) if c != "direct" else "-"
-                print(f"  {LABELS[c]:<30}{m['rps']:>10,.0f}{m['p50_ms']:>10.2f}{m['p99_ms']:>10.2f}{rss:>13}")
+                pss = mb(m["peak_pss"]) if c != "direct" else "-"
+                print(
+                    f"  {LABELS[c]:<30}{m['rps']:>10,.0f}{m['p50_ms']:>10.2f}{m['p99_ms']:>10.2f}{rss:>13}{pss:>13}"
+                )
             verdict: dict[str, float] = {}
             for c in [c for c in ("recorder", "baseline") if c in rows]:
                 of_medians = {k: med[c][k] / med["bare"][k] if med["bare"][k] else float("nan") for k in keys}
@@ -836,9 +862,9 @@ def summarize(results: list[Result], bodies: Sequence[str], concs: Sequence[int]
                 }
                 name = LABELS[c].split()[0] + "/(b)"
                 print(f"  {name + ', per-round median':<30}" + "".join(
-                    f"{paired[k]:>{w}.3f}" for k, w in zip(keys, (10, 10, 10, 13), strict=True)))  # fmt: skip
+                    f"{paired[k]:>{w}.3f}" for k, w in zip(keys, (10, 10, 10, 13, 13), strict=True)))  # fmt: skip
                 print(f"  {name + ', of the medians':<30}" + "".join(
-                    f"{of_medians[k]:>{w}.3f}" for k, w in zip(keys, (10, 10, 10, 13), strict=True)))  # fmt: skip
+                    f"{of_medians[k]:>{w}.3f}" for k, w in zip(keys, (10, 10, 10, 13, 13), strict=True)))  # fmt: skip
                 each = [x.rps / b.rps for b, x in zip(rows["bare"], rows[c], strict=False)]
                 if len(each) > 1:
                     print(f"  {name} req/s by round: {', '.join(f'{p:.3f}' for p in each)}")
@@ -861,6 +887,14 @@ def summarize(results: list[Result], bodies: Sequence[str], concs: Sequence[int]
                 f"  recording costs {cost:+.1%} throughput (target <= 10%: {'met' if ok_thr else 'MISSED'}), "
                 f"{p99:+.1%} on p99 (target <= 20%: {'met' if ok_p99 else 'MISSED'})"
             )
+            ok_mem = verdict["peak_rss"] <= MEMORY_TARGET
+            print(
+                f"  memory: peak RSS of the tree {verdict['peak_rss']:.2f}x bare mitmdump's (target <= "
+                f"{MEMORY_TARGET:g}x: {'met' if ok_mem else 'MISSED'}); peak PSS (shared pages counted once) "
+                f"{verdict['peak_pss']:.2f}x"
+            )
+            if not ok_mem:
+                missed.append(f"{body} c={conc} RSS {verdict['peak_rss']:.2f}x")
             if not ok_thr:
                 missed.append(f"{body} c={conc} throughput {cost:+.1%}")
             if not ok_p99:

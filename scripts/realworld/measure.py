@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from apis.score import _base_path, _body_schema, _operations, flatten, normalize_template
+from apis.score import (
+    MAX_ALTERNATIVES,
+    _alt_types,
+    _body_schema,
+    _expand,
+    _operations,
+    flatten,
+    normalize_template,
+)
 
 from realworld.specs import SchemaConverter, json_media, resolve, schema_text, status_entry
 
@@ -324,31 +332,52 @@ def _output_tail(text: str, n: int = 6) -> str:
 # replay
 
 
-def _contract_fields(contract: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    """(normalized operation key, status) -> {pointer with array items and map values both as '*': optional?}."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for op in _operations(contract):
-        for code, response in op.responses.items():
-            flat = flatten(contract, _body_schema(contract, response))
-            fields: dict[str, Any] = {}
-            for pointer in flat:
-                if not pointer:
-                    continue
-                # optional when any property on the way is optional in its object
-                parts = pointer.split("/")[1:]
-                optional = False
-                for i in range(1, len(parts) + 1):
-                    info = flat.get("/" + "/".join(parts[:i]))
-                    if info is not None and info.kind == "property" and info.required is False:
-                        optional = True
-                fields[re.sub(r"/\[\]", "/*", pointer)] = "optional" if optional else "required"
-            out[(op.key, code)] = fields
-    return out
+class _ContractFields:
+    """Whether the contract has the field a finding names, and whether it is required there: walked along that
+    one pointer only (flattening whole responses does not end on a spec like Stripe's, where every object
+    reaches hundreds of others)."""
+
+    def __init__(self, contract: dict[str, Any]) -> None:
+        self.contract = contract
+        self.responses = {
+            (op.key, code): response
+            for op in _operations(contract)
+            for code, response in op.responses.items()
+        }
+
+    def status(self, key: str, code: str, pointer: str) -> str | None:
+        """'required' / 'optional' (some property on the way is optional), '' when the operation and status
+        are not in the contract, None when the field is not."""
+        response = self.responses.get((key, code))
+        if response is None:
+            return ""
+        schema = _body_schema(self.contract, response)
+        if schema is None:
+            return None
+        alts = _expand(self.contract, schema, frozenset())
+        optional = False
+        for raw in [p for p in pointer.split("/")[1:]]:
+            part = raw.replace("~1", "/").replace("~0", "~")
+            objects = [(a, c) for a, c in alts if "object" in _alt_types(a) or "properties" in a]
+            holders = [(a, c) for a, c in objects if part in (a.get("properties") or {})]
+            if holders:
+                optional = optional or not all(part in (a.get("required") or []) for a, _ in objects)
+                subs = [(a["properties"][part], c) for a, c in holders]
+            else:  # an array's items or a map's values (both `*` in findings)
+                subs = [(a["items"], c) for a, c in alts if isinstance(a.get("items"), dict)]
+                subs += [
+                    (a["additionalProperties"], c)
+                    for a, c in objects
+                    if isinstance(a.get("additionalProperties"), dict)
+                ]
+                subs += [(v, c) for a, c in objects for v in (a.get("patternProperties") or {}).values()]
+            alts = [x for sub, chain in subs for x in _expand(self.contract, sub, chain)][:MAX_ALTERNATIVES]
+            if not alts:
+                return None
+        return "optional" if optional else "required"
 
 
-def classify_finding(
-    finding: dict[str, Any], fields: dict[tuple[str, str], dict[str, Any]], prefix: str
-) -> str:
+def classify_finding(finding: dict[str, Any], fields: _ContractFields) -> str:
     """response: field optional/required/undocumented in the contract; or request-side; or status."""
     location = str(finding.get("location", ""))
     match = re.match(r"response (\d{3}): (.*)$", location)
@@ -360,21 +389,18 @@ def classify_finding(
         )
     method, _, path = str(finding.get("operation", "")).partition(" ")
     key = f"{method} {normalize_template(path)}"
-    table = fields.get((key, match.group(1)))
-    if table is None:
+    status = fields.status(key, match.group(1), match.group(2).strip())
+    if status == "":
         return "response: operation/status not in the contract"
-    pointer = match.group(2).strip()
-    return "response: " + (
-        "field " + table[pointer] + " in the contract" if pointer in table else "field not in the contract"
-    )
+    return "response: " + ("field " + status + " in the contract" if status else "field not in the contract")
 
 
 def replay_summary(report: dict[str, Any], contract: dict[str, Any] | None = None) -> dict[str, Any]:
     findings = report.get("findings") or []
     breaking = [f for f in findings if f.get("severity") == "breaking"]
-    fields = _contract_fields(contract) if contract else {}
+    fields = _ContractFields(contract) if contract else None
     classes = (
-        Counter(f"{f.get('kind')} / {classify_finding(f, fields, _base_path(contract))}" for f in breaking)
+        Counter(f"{f.get('kind')} / {classify_finding(f, fields)}" for f in breaking)
         if contract
         else Counter()
     )
