@@ -713,7 +713,6 @@ class Result:
     p99_ms: float
     peak_rss: int = 0
     hwm: int = 0
-    peak_pss: int = 0
     requests: int = 0
     warmup_requests: int = 0
     errors: int = 0
@@ -723,6 +722,7 @@ class Result:
     cpu_us: list[float] = field(default_factory=list)  # CPU per request: proxy, then its children (the store)
     other_cores: float = 0.0  # average cores used by processes that are not part of the benchmark
     extra: dict[str, Any] = field(default_factory=dict)
+    peak_pss: int = 0  # (set after construction: the fields above are filled by position)
 
 
 LABELS = {

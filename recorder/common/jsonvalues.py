@@ -123,21 +123,25 @@ def typed_multidict(pairs: dict[str, list[str]]) -> dict[str, Any]:
 _BRACKETS = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])+)")
 
 
-def form_object(pairs: dict[str, list[str]]) -> dict[str, Any]:
-    """A form body as one JSON object, with the bracket convention of Rails, PHP and Stripe: `a[b]=1` ->
-    `{"a": {"b": 1}}`, `a[]=x&a[]=y` -> `{"a": ["x", "y"]}`, `items[0][price]=p` -> `{"items": [{"price":
-    "p"}]}`; values typed as `typed_value` types them. A form whose keys clash (`a=1&a[b]=2`) stays flat."""
-    if not any("[" in key for key in pairs):
-        return typed_multidict(pairs)
+def form_object(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """A form body (its pairs in order) as one JSON object, with the bracket convention of Rails, PHP and
+    Stripe: `a[b]=1` -> `{"a": {"b": 1}}`, `a[]=x&a[]=y` -> `{"a": ["x", "y"]}`, `items[0][price]=p` ->
+    `{"items": [{"price": "p"}]}`, and `t[][x]=1&t[][y]=2&t[][x]=3` -> `{"t": [{"x": 1, "y": 2}, {"x": 3}]}` (a
+    key the last item already has starts the next, as Rack reads it); values typed as `typed_value` types them.
+    A form whose keys clash (`a=1&a[b]=2`) stays flat."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    if not any("[" in key for key in grouped):
+        return typed_multidict(grouped)
     root: dict[str, Any] = {}
     try:
-        for key, values in pairs.items():
+        for key, value in pairs:
             match = _BRACKETS.fullmatch(key)
             parts = [key] if match is None else [match.group(1), *match.group(2)[1:-1].split("][")]
-            for value in values:
-                _put(root, parts, typed_value(value))
+            _put(root, parts, typed_value(value))
     except _Clash:
-        return typed_multidict(pairs)
+        return typed_multidict(grouped)
     return _listify(root)
 
 
@@ -155,6 +159,10 @@ def _put(node: dict[str, Any], parts: list[str], value: Any) -> None:
             if last:
                 node.append(value)
                 return
+            rest = parts[i + 1 :]
+            if nxt != "" and node and isinstance(node[-1], dict) and not _holds(node[-1], rest):
+                node = node[-1]  # `t[][y]` after `t[][x]`: the same item
+                continue
             child: Any = [] if nxt == "" else {}
             node.append(child)
             node = child
@@ -173,6 +181,15 @@ def _put(node: dict[str, Any], parts: list[str], value: Any) -> None:
         if not isinstance(child, (dict, list)):
             raise _Clash
         node = child
+
+
+def _holds(node: dict[str, Any], parts: list[str]) -> bool:
+    """Whether a value already sits at `parts` (`[x]`, `[x][y]`) below `node`."""
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def _listify(value: Any) -> Any:
@@ -204,9 +221,7 @@ def body_value(
             return None, False, mt
     if mt == "application/x-www-form-urlencoded":
         try:
-            pairs: dict[str, list[str]] = {}
-            for key, value in parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True):
-                pairs.setdefault(key, []).append(value)
+            pairs = parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True)
             return form_object(pairs), True, mt
         except UnicodeDecodeError:
             return None, False, mt

@@ -24,7 +24,7 @@ from recorder.learn.summaries import OperationSummary, catch_up
 from recorder.model import Contract, Finding
 from recorder.store import DB_ENV, open_store
 
-BATCH = 500  # exchanges folded per transaction: bounds the follower's memory (20 KB bodies: ~10 MB)
+BATCH = 100  # exchanges folded per transaction: bounds the memory (20 KB bodies: ~2 MB raw)
 
 
 class LiveDrift:

@@ -81,6 +81,8 @@ class BodyGenerator:
         real = [b for b in branches if isinstance(b, dict) and b.get("type") != "null"] or [
             b for b in branches if isinstance(b, dict)
         ]
+        if all(b == {} for b in real) and len(real) < len(branches):
+            return None  # the other branches say nothing to generate from; the null one does
         start = self.rng.randrange(len(real)) if real else 0
         value: Any = None
         for i in range(len(real)):
@@ -97,8 +99,9 @@ class BodyGenerator:
         required = set(schema.get("required") or ())
         out: dict[str, Any] = {}
         for key, sub in props.items():
-            if depth < 6 or key in required:
-                out[key] = self.value(sub, key, depth + 1)
+            if key not in required and (depth >= 6 or sub == {}):
+                continue  # `{}` says nothing to generate from (a recursion cut in a loaded spec): leave it out
+            out[key] = self.value(sub, key, depth + 1)
         for key in sorted(required - set(out)):
             out[key] = self._text(key, {})
         extra = schema.get("additionalProperties")
@@ -115,7 +118,7 @@ class BodyGenerator:
     def _array(self, schema: dict[str, Any], name: str, depth: int) -> list[Any]:
         low = int(schema.get("minItems") or 0)
         high = schema.get("maxItems")
-        count = max(low, 2 if depth < 6 else 0)
+        count = max(low, 2 if depth < 6 and schema.get("items", {}) != {} else 0)
         if isinstance(high, int):
             count = min(count, high)
         prefix = schema.get("prefixItems")
