@@ -259,6 +259,12 @@ def test_maps_keyed_by_data_become_additional_properties():
     assert schema["additionalProperties"]["properties"]["orders"]["type"] == "integer"
     by_id = [{str(1000 + i): {"name": f"n{i}"}} for i in range(5)]
     assert "additionalProperties" in _schema(by_id)
+    # ids are data, snake_case names are names: one rule, the one path segments are judged by
+    by_customer = [{"cus_9s6XKzkNRiz8i" + str(i): {"plan": "pro"}} for i in range(5)]
+    assert "additionalProperties" in _schema(by_customer)
+    coupons = [{"max_redemptions": i, "times_redeemed": 0, "percent_off": 10.5} for i in range(5)]
+    coupon = _schema(coupons)
+    assert "additionalProperties" not in coupon and set(coupon["required"]) == set(coupons[0])
 
 
 def test_heterogeneous_arrays_merge_field_by_field():

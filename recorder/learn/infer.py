@@ -24,6 +24,7 @@ from genson.schema.strategies import Boolean, List, Null, Number, Object, String
 
 from recorder.common.jsonvalues import is_integral
 from recorder.config import InferenceSettings
+from recorder.learn.paths import segment_kind
 from recorder.learn.strformats import STRICT_FORMATS, string_formats
 from recorder.learn.strformats import _cache as _format_cache
 
@@ -39,23 +40,15 @@ MAP_NAMES = frozenset(
     {"labels", "annotations", "headers", "selector", "matchlabels", "nodeselector", "env_vars"}
 )
 
-_DYNAMIC_KEY = re.compile(
-    r"-?\d+"  # integers
-    r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # uuids
-    r"|\d{4}-\d{2}(?:-\d{2}(?:[T ][\d:.]+Z?)?)?"  # dates, months, timestamps
-    r"|(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{12,}"  # hex ids and hashes
-    r"|[a-z]{2,5}_[A-Za-z0-9]{10,}"  # prefixed ids (cus_9s6XKzkNRiz8i3)
-)
-
-
 _dynamic_keys: dict[str, bool] = {}
 
 
 def is_dynamic_key(key: str) -> bool:
-    """Keys that are data, not field names: ids, dates, hashes (`{"2024-05-01": ...}` is a map)."""
+    """Keys that are data, not field names: what a path segment would be a parameter for on its own (ids,
+    dates, hashes, prefixed and opaque ids: `{"2024-05-01": ...}` is a map; `max_redemptions` is a name)."""
     hit = _dynamic_keys.get(key)
     if hit is None:
-        hit = bool(_DYNAMIC_KEY.fullmatch(key))
+        hit = segment_kind(key) is not None
         if len(_dynamic_keys) > 100_000:
             _dynamic_keys.clear()
         _dynamic_keys[key] = hit
