@@ -259,6 +259,14 @@ def test_maps_keyed_by_data_become_additional_properties():
     assert schema["additionalProperties"]["properties"]["orders"]["type"] == "integer"
     by_id = [{str(1000 + i): {"name": f"n{i}"}} for i in range(5)]
     assert "additionalProperties" in _schema(by_id)
+    # a map by its name (`labels`) only where the object is so named, not the items of an array so named
+    issues = [
+        {"labels": [{"name": f"l{i}", "color": "f00"}] * 2, "meta": {"labels": {f"k{i}": "v"}}}
+        for i in range(5)
+    ]
+    issue = _schema(issues)
+    assert issue["properties"]["labels"]["items"]["required"] == ["color", "name"]
+    assert "additionalProperties" in issue["properties"]["meta"]["properties"]["labels"]
     # ids are data, snake_case names are names: one rule, the one path segments are judged by
     by_customer = [{"cus_9s6XKzkNRiz8i" + str(i): {"plan": "pro"}} for i in range(5)]
     assert "additionalProperties" in _schema(by_customer)

@@ -896,13 +896,15 @@ def finalize_schema(
     name: str = "",
     constant: bool = False,
     entities: int | None = None,
+    item: bool = False,
 ) -> dict[str, Any]:
     """A clean JSON Schema 2020-12 for a summary: types, formats, enums, required, maps, evidence.
 
     `constant` says the enclosing object never varied (the same entity observed again and again): its
     fields then never become single-value enums, however often they were seen. `entities` is how many
     different objects the enclosing object's identifiers told apart (None: many, or no identifier): a value
-    tied to its entity is not an enum value (see `_is_enum`).
+    tied to its entity is not an enum value (see `_is_enum`). `item`: the summary is of the items of an
+    array called `name` (the items of `labels: [...]` are labels, not a map of labels).
     """
     parts = subschemas(summary)
     if not parts:
@@ -911,7 +913,7 @@ def finalize_schema(
     typed = [p for p in parts if p["type"] != "null"]
     if not typed:
         return {"type": "null"}
-    schemas = [_finalize_part(p, th, name, constant, entities) for p in typed]
+    schemas = [_finalize_part(p, th, name, constant, entities, item) for p in typed]
     if len(schemas) == 1:
         schema = schemas[0]
         if nulls:
@@ -937,7 +939,12 @@ def _merge_scalar_types(schemas: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _finalize_part(
-    part: dict[str, Any], th: Thresholds, name: str, constant: bool = False, entities: int | None = None
+    part: dict[str, Any],
+    th: Thresholds,
+    name: str,
+    constant: bool = False,
+    entities: int | None = None,
+    item: bool = False,
 ) -> dict[str, Any]:
     kind = part["type"]
     stats = part.get("x-stats", {})
@@ -956,12 +963,12 @@ def _finalize_part(
         if (stats.get("min") or 0) >= 1 and n >= th.min_enum:
             schema["minItems"] = 1  # never seen empty in many observations
         if part.get("items"):
-            schema["items"] = finalize_schema(part["items"], th, name, constant)
+            schema["items"] = finalize_schema(part["items"], th, name, constant, item=True)
         else:
             schema["items"] = {}
         return schema
     if kind == "object":
-        return _finalize_object(part, stats, n, th, name, constant)
+        return _finalize_object(part, stats, n, th, "" if item else name, constant)
     return {"type": kind}
 
 
