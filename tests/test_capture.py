@@ -323,7 +323,8 @@ def _answers(client: httpx.Client, url: str) -> bool:
 def test_store_batches_exchanges_that_arrive_together_and_keeps_all_at_eof():
     """The store child reads frames from a pipe: frames arriving within the linger share one batch (one
     transaction), a full batch goes at once, and EOF hands over everything read, without waiting."""
-    from recorder.capture.sink import encode_frame, read_frame_batches
+    from recorder.capture.frames import encode_frame
+    from recorder.capture.sink import read_frame_batches
 
     read_fd, write_fd = os.pipe()
 

@@ -11,15 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recorder.learn.infer import (
-    PROPS_CAP,
-    EvidenceNode,
-    Thresholds,
-    finalize_schema,
-    merge_summaries,
-    observe,
-    summarize_values,
-)
+from recorder.learn.finalize import Thresholds, finalize_schema
+from recorder.learn.infer import PROPS_CAP, EvidenceNode, merge_summaries, observe, summarize_values
 from recorder.learn.paths import ShapeInfo, path_shape, segment_kind, template_paths
 
 # ---------------------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from typing import Any
 
 from mitmproxy import ctx, exceptions, flowfilter, http
 
-from recorder.capture.sink import DEFAULT_MAX_BODY, RawRecord, encode_frame
+from recorder.capture.frames import DEFAULT_MAX_BODY, RawRecord, encode_frame
 from recorder.config import RedactionSettings, load_settings
 from recorder.errors import RecorderError
 from recorder.store import DB_ENV, is_url, open_store

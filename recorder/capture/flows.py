@@ -8,7 +8,7 @@ from pathlib import Path
 from mitmproxy import exceptions, http, io
 
 from recorder.capture.addon import record_from_flow
-from recorder.capture.sink import RawRecord
+from recorder.capture.frames import RawRecord
 from recorder.errors import ImportFileError
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from recorder.capture.sink import RawRecord
+from recorder.capture.frames import RawRecord
 from recorder.common.jsonvalues import loads_json
 from recorder.errors import ImportFileError
 

@@ -11,7 +11,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from recorder.capture.sink import DEFAULT_MAX_BODY, RawRecord, RowBuilder, StoreWriter, build_rows
+from recorder.capture.frames import DEFAULT_MAX_BODY, RawRecord
+from recorder.capture.sink import RowBuilder, StoreWriter, build_rows
 from recorder.common.redact import Redactor
 from recorder.config import Settings
 from recorder.errors import ImportFileError

@@ -15,17 +15,17 @@ import json
 import os
 import pickle
 import select
-import struct
 import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from recorder.capture.decode import DecodeError, decode_body
+from recorder.capture.frames import DEFAULT_MAX_BODY, FRAME_HEADER, RawRecord
 from recorder.common.http import header
 from recorder.common.redact import Redactor
 from recorder.common.routes import Routes
@@ -35,50 +35,9 @@ from recorder.learn.paths import path_shape
 from recorder.model import Operation
 from recorder.store import COLUMN, DB_ENV, Store, StoreUnavailable, is_url, open_store, rows_json
 
-DEFAULT_MAX_BODY = 1 << 20
-FRAME_HEADER = struct.Struct(">I")
 LINGER_SECONDS = 0.05  # how long a batch waits for more exchanges before its transaction (under load)
 RETRY_SECONDS = 10.0  # how long a batch waits for a store that lost its connection before it is dropped
 LINGER_SLICE = 0.01  # ... in sleeps this long, each followed by one read of all that came
-
-
-class RawRecord(NamedTuple):
-    """What the proxy copies out of a flow: references only, no decoding (cheap on the event loop)."""
-
-    uid: str
-    started: float
-    ended: float | None
-    client: str
-    method: str
-    scheme: str
-    host: str
-    port: int
-    path: str
-    http_version: str
-    request_headers: Sequence[tuple[bytes | str, bytes | str]]  # bytes from the wire, text from files
-    request_body: bytes | None
-    status: int | None
-    response_headers: Sequence[tuple[bytes | str, bytes | str]]
-    response_body: bytes | None
-    error: str | None
-    source: str = "proxy"
-    request_body_missing: bool = False
-    response_body_missing: bool = False
-    request_size: int = -1
-    response_size: int = -1
-    bodies_decoded: bool = False  # HAR bodies come decoded: do not apply Content-Encoding again
-
-    def trimmed(self, keep: int) -> RawRecord:
-        """The same record with bodies cut to `keep` bytes (their full sizes remembered)."""
-        req, resp = self.request_body, self.response_body
-        if (req is None or len(req) <= keep) and (resp is None or len(resp) <= keep):
-            return self
-        return self._replace(
-            request_body=req[:keep] if req is not None else None,
-            response_body=resp[:keep] if resp is not None else None,
-            request_size=len(req) if req is not None else 0,
-            response_size=len(resp) if resp is not None else 0,
-        )
 
 
 @dataclass
@@ -419,12 +378,6 @@ def read_frame_batches(
         if frames and (linger <= 0 or len(frames) >= batch):
             yield frames
             frames = []
-
-
-def encode_frame(payload: Any) -> bytes:
-    """A length-prefixed pickle frame."""
-    body = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    return FRAME_HEADER.pack(len(body)) + body
 
 
 def main(argv: Sequence[str] | None = None) -> int:

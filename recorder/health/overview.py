@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from recorder.common.times import DAY, iso, parse_duration  # noqa: F401 (parse_duration: part of this module's API)
 from recorder.judge.drift import compare, match_operations
 from recorder.judge.runs import _group_unmatched, observed_summaries
-from recorder.learn.infer import subschemas
+from recorder.learn.finalize import subschemas
 from recorder.learn.summaries import OperationSummary, summarize_exchanges
 from recorder.model import Contract, DeprecationCandidate, Exchange, FindingsPoint, Health, OperationHealth
 from recorder.store import Store, Window

@@ -19,7 +19,7 @@ from recorder.common.routes import Routes
 from recorder.common.times import iso
 from recorder.judge.evidence import Probe, Problem, SchemaWalker
 from recorder.judge.severity import DRIFT, rejected
-from recorder.learn.infer import subschemas
+from recorder.learn.finalize import subschemas
 from recorder.learn.summaries import OperationSummary
 from recorder.model import Contract, Finding, Operation, Response, finding_order
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from recorder.common.jsonvalues import json_type, type_accepts
 from recorder.common.schemas import merge_all_of, schema_types, union_schema
-from recorder.learn.infer import subschemas
+from recorder.learn.finalize import subschemas
 from recorder.learn.strformats import FORMAT_PATTERNS, matches_format, string_formats
 
 # A value predicate over one exchange: does this exchange show the problem? (for examples)

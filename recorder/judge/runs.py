@@ -12,7 +12,7 @@ from recorder.common.jsonvalues import json_body, request_value, typed_multidict
 from recorder.common.times import now_iso
 from recorder.errors import RecorderError
 from recorder.judge.drift import ExampleRow, ExampleSource, compare
-from recorder.learn.infer import subschemas
+from recorder.learn.finalize import subschemas
 from recorder.learn.observed import response_fields
 from recorder.learn.paths import ShapeInfo, template_paths
 from recorder.learn.summaries import (

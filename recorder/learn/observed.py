@@ -15,14 +15,8 @@ from recorder.common.routes import split_path
 from recorder.common.times import iso
 from recorder.config import InferenceSettings, Settings
 from recorder.errors import StoreError
-from recorder.learn.infer import (
-    EvidenceNode,
-    Thresholds,
-    finalize_schema,
-    merge_summaries,
-    observations,
-    subschemas,
-)
+from recorder.learn.finalize import Thresholds, finalize_schema, observations, subschemas
+from recorder.learn.infer import EvidenceNode, merge_summaries
 from recorder.learn.paths import ShapeInfo, Template, template_paths
 from recorder.learn.summaries import OperationSummary, catch_up, load_summaries, providers
 from recorder.model import Body, Contract, Evidence, Operation, Parameter, Response

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from recorder.common.jsonvalues import body_value, typed_multidict, typed_value
-from recorder.learn.infer import EvidenceNode, merge_summaries, observe, subschemas
+from recorder.learn.finalize import subschemas
+from recorder.learn.infer import EvidenceNode, merge_summaries, observe
 from recorder.learn.paths import path_shape
 from recorder.model import Exchange
 from recorder.store import Store, StoreUnavailable
