@@ -85,3 +85,17 @@ def test_literal_ids_beside_a_typed_id_that_answer_alike_join_it():
     } == {op for op in ops if "/records" in op}
     assert {"GET /issues/{issueId}", "GET /issues/comments", "GET /issues/summary"} <= ops
     assert "GET /users/{userId}" in ops and not any("guest" in op for op in ops)  # a bad value, absorbed
+
+
+def test_an_id_that_alternates_case_is_a_value_a_camel_case_word_is_not():
+    """Stripe's coupon ids are 8 random letters (`ptEqvdCj`); `findByStatus` is a word."""
+    coupon = frozenset({"id", "object", "percent_off", "valid"})
+    codes = ["Zx9aQwLm", "QhTr3kLp", "aB7cD8eF", "kLmN4pQr"]
+    shapes = [ShapeInfo("GET", f"/coupons/{c}", 2, coupon) for c in codes]
+    shapes += [ShapeInfo("POST", f"/coupons/{c}", 1, coupon) for c in codes[:3]]
+    shapes += [ShapeInfo("DELETE", "/coupons/ptEqvdCj", 1, frozenset({"id", "object", "deleted"}))]
+    shapes += [ShapeInfo("GET", "/pets/findByStatus", 5, frozenset({"[]/id"}))]
+    shapes += [ShapeInfo("GET", "/pets/{int}", 12, frozenset({"id", "name"}))]
+    ops = {f"{m} {t.path}" for (m, _), t in template_paths(shapes).items()}
+    assert "DELETE /coupons/{couponSlug}" in ops and "GET /coupons/{couponSlug}" in ops, ops
+    assert "GET /pets/findByStatus" in ops and "GET /pets/{petId}" in ops

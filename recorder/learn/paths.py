@@ -102,11 +102,23 @@ def _looks_random(segment: str) -> bool:
     has_lower = any(ch.islower() for ch in segment)
     if not (has_upper and has_lower) or not (has_digit or len(segment) >= 16):
         return False
-    if _CAMEL.fullmatch(segment):
+    if _camel_words(segment):
         return False
     # words glued in camel case have few case changes; random ids have many
     changes = sum(1 for a, b in itertools.pairwise(segment) if a.islower() and b.isupper())
     return changes >= 3 or has_digit
+
+
+def _camel_words(segment: str) -> bool:
+    """Words glued in camel case (`findByStatus`, `listAll2`): every part has a vowel, as words do; an id that
+    happens to alternate case (`ptEqvdCj`) does not."""
+    if not _CAMEL.fullmatch(segment):
+        return False
+    return all(_VOWEL.search(part) for part in _CAMEL_PART.findall(segment))
+
+
+_VOWEL = re.compile(r"[aeiouyAEIOUY]")
+_CAMEL_PART = re.compile(r"[A-Z]?[a-z]+")
 
 
 def _encode_literal(segment: str) -> str:
@@ -341,7 +353,7 @@ def _absorb_invalid_values(node: _Node) -> None:
 def _is_candidate(segment: str, depth: int) -> bool:
     """Literal segments that could be values; words like `me`, `findByStatus`, `v2` (near the root) never are."""
     raw = unquote(segment)
-    if raw.lower() in RESERVED or _CAMEL.fullmatch(raw):
+    if raw.lower() in RESERVED or _camel_words(raw):
         return False
     return not (_VERSION.fullmatch(raw) and depth < 2)
 
