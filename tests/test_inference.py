@@ -78,7 +78,7 @@ def test_slugs_under_a_shared_prefix_become_parameters_but_constant_siblings_sta
     out = _templates(shapes)
     assert out[("GET", "/users/octocat")] == "/users/{userSlug}"
     assert out[("GET", "/users/me")] == "/users/me"
-    assert out[("GET", "/users/{int}")] == "/users/{userId}"
+    assert out[("GET", "/users/{int}")] == "/users/{userSlug}"  # one parameter at one position
     assert (
         out[("GET", "/repos/torvalds/linux/issues/{int}")] == "/repos/{repoSlug}/{repoSlug2}/issues/{issueId}"
     )

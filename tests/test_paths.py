@@ -99,3 +99,28 @@ def test_an_id_that_alternates_case_is_a_value_a_camel_case_word_is_not():
     ops = {f"{m} {t.path}" for (m, _), t in template_paths(shapes).items()}
     assert "DELETE /coupons/{couponSlug}" in ops and "GET /coupons/{couponSlug}" in ops, ops
     assert "GET /pets/findByStatus" in ops and "GET /pets/{petId}" in ops
+
+
+def test_a_typed_id_beside_a_slug_is_the_same_parameter():
+    """Stripe's coupons: `FALCON25` reads as an id, `ptEqvdCj` does not; both are coupon ids, one route (OpenAPI
+    forbids `/coupons/{couponId}` beside `/coupons/{couponSlug}`)."""
+    coupon = frozenset({"id", "object", "percent_off", "valid"})
+    rng = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    randoms = ["".join(rng.choice(letters) for _ in range(8)) for _ in range(24)]
+    codes = ["FALCON25", "TUNDRA15", "AMBER15", "STONE25"]
+    paths = [("GET", f"/v1/coupons/{c}") for c in randoms[:12] + codes[:2]]
+    paths += [("DELETE", f"/v1/coupons/{c}") for c in randoms[12:] + codes[2:]]
+    paths += [("GET", f"/v1/coupons/{c}/redemptions") for c in codes[:3]]
+    counts: dict[tuple[str, str], int] = {}
+    for method, path in paths:
+        key = (method, path_shape(path)[0])
+        counts[key] = counts.get(key, 0) + 1
+    assert ("GET", "/v1/coupons/{opaque}") in counts  # the codes read as typed ids on their own
+    shapes = [ShapeInfo(m, s, n, coupon) for (m, s), n in counts.items()]
+    ops = {f"{m} {t.path}" for (m, _), t in template_paths(shapes).items()}
+    assert ops == {
+        "GET /v1/coupons/{couponSlug}",
+        "DELETE /v1/coupons/{couponSlug}",
+        "GET /v1/coupons/{couponSlug}/redemptions",
+    }, ops

@@ -310,7 +310,21 @@ def _join_params(node: _Node, depth: int) -> bool:
             else:
                 node.children["{slug}"] = target
         joined = True
-    return joined
+    return _join_typed_into_slug(node) or joined
+
+
+def _join_typed_into_slug(node: _Node) -> bool:
+    """A typed id parameter beside a slug is the same parameter (Stripe's coupons: `FALCON25` reads as an id,
+    `ptEqvdCj` does not; both are coupon ids). OpenAPI forbids templated paths that differ only in their
+    parameters' names (`/coupons/{couponId}` and `/coupons/{couponSlug}`), and as routes they would match the
+    same requests: the slug takes the typed parameter's values and continuations."""
+    slug = node.children.get("{slug}")
+    typed = sorted(s for s in node.children if s.startswith("{") and s != "{slug}")
+    if slug is None or not typed:
+        return False
+    for param in typed:
+        slug.merge(node.children.pop(param))
+    return True
 
 
 _PLURAL = re.compile(r"[a-z][a-z_-]*[a-z]s")
