@@ -637,11 +637,12 @@ def _random_value(rng: Any, depth: int = 0) -> Any:
 
 
 def test_body_check_agrees_with_json_schema_on_the_keywords_it_judges():
-    """`value_conforms` is the stub's fast path for request bodies: for schemas made of the keywords it
-    judges, it must say exactly what a JSON Schema 2020-12 validator says (with formats as ours)."""
+    """`value_conforms` (compiled once per schema by `compile_conforms`) is the stub's fast path for request
+    bodies: for schemas made of the keywords it judges, it must say exactly what a JSON Schema 2020-12
+    validator says (with formats as ours)."""
     import random
 
-    from recorder.judge.conform import value_conforms
+    from recorder.judge.conform import compile_conforms, value_conforms
     from recorder.learn.strformats import FORMAT_PATTERNS, matches_format
     from recorder.verify.stub import BodyGenerator
 
@@ -656,9 +657,15 @@ def test_body_check_agrees_with_json_schema_on_the_keywords_it_judges():
         value = BodyGenerator(random.Random(i)).value(schema, "field") if i % 2 else _random_value(rng)
         if "<redacted:" in json.dumps(value):
             continue  # redaction markers are left to the checker (checked below)
-        expected = jsonschema.Draft202012Validator(schema, format_checker=formats).is_valid(value)
+        validator = jsonschema.Draft202012Validator(schema, format_checker=formats)
+        expected = validator.is_valid(value)
         assert value_conforms(schema, value) == expected, (schema, value)
         agree[expected] += 1
+        # the stub compiles a schema once and checks every body with it: the same answers, value after value
+        check = compile_conforms(schema)
+        for other in (value, _random_value(rng), value):
+            if "<redacted:" not in json.dumps(other):
+                assert check(other) == validator.is_valid(other), (schema, other)
     assert agree[True] > 800 and agree[False] > 800  # both answers were exercised
     # keywords it does not judge are left to the checker, even when the value is fine
     assert not value_conforms({"type": "integer", "multipleOf": 2}, 4)

@@ -29,10 +29,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from recorder.common.http import is_json_media_type, media_type
-from recorder.common.jsonvalues import typed_value
+from recorder.common.jsonvalues import loads_json, typed_value
 from recorder.common.schemas import main_type
 from recorder.errors import RecorderError
-from recorder.judge.conform import value_conforms
+from recorder.judge.conform import Check, compile_conforms
 from recorder.judge.evidence import scalar_fits
 from recorder.judge.exchange import Checker, make_exchange
 from recorder.judge.severity import is_failure
@@ -66,7 +66,9 @@ class _OperationPlan:
     path_schemas: dict[str, dict[str, Any]]
     query_typed: dict[str, bool]  # documented query parameters: is the schema a bare `type`?
     echo_last: str | None  # the last path parameter, echoed into a top-level `id`
-    body_schemas: dict[str, dict[str, Any]]  # JSON request bodies: media type -> documented schema
+    body_checks: dict[
+        str, Check
+    ]  # JSON request bodies: media type -> its schema's compiled conformance check
     examples_ok: dict[tuple[str, str], bool] = field(default_factory=dict)
     echo_fields: dict[tuple[int, str], dict[str, tuple[dict[str, Any], str]]] = field(default_factory=dict)
     headers: dict[tuple[int, str | None], tuple[tuple[str, str], ...]] = field(default_factory=dict)
@@ -97,7 +99,9 @@ def _default_status(op: Operation) -> int:
 def parse_prefer(value: str | None) -> dict[str, str]:
     """`Prefer: code=404, dynamic=true` -> `{"code": "404", "dynamic": "true"}` (RFC 7240 style)."""
     out: dict[str, str] = {}
-    for part in re.split(r"[,;]", value or ""):
+    if not value:
+        return out
+    for part in re.split(r"[,;]", value):
         key, _, val = part.strip().partition("=")
         if key:
             out[key.strip().lower()] = val.strip().strip('"')
@@ -150,8 +154,8 @@ def _plan(op: Operation) -> _OperationPlan:
         path_schemas={p.name: p.schema_ for p in op.parameters if p.location == "path"},
         query_typed={p.name: _bare_type(p.schema_) for p in op.parameters if p.location == "query"},
         echo_last=names[-1] if names and op.path.endswith("}") else None,
-        body_schemas={
-            media_type(b.media_type) or b.media_type: b.schema_
+        body_checks={
+            media_type(b.media_type) or b.media_type: compile_conforms(b.schema_)
             for b in op.request_bodies
             if b.schema_ and is_json_media_type(b.media_type)
         },
@@ -286,17 +290,17 @@ class Stub:
 
     @staticmethod
     def _body_conforms(plan: _OperationPlan, ctype: str | None, body: bytes) -> bool:
-        """Does a JSON body certainly meet the schema documented for its media type (`value_conforms`)?"""
-        if not body or not plan.body_schemas:
+        """Does a JSON body certainly meet the schema documented for its media type (`compile_conforms`)?"""
+        if not body or not plan.body_checks:
             return False
-        schema = plan.body_schemas.get(media_type(ctype) or "")
-        if schema is None:
+        check = plan.body_checks.get(media_type(ctype) or "")
+        if check is None:
             return False
         try:
-            value = json.loads(body)
+            value = loads_json(body)
         except (ValueError, RecursionError):
             return False
-        return value_conforms(schema, value)
+        return check(value)
 
     def _unmatched(self, method: str, path: str) -> StubResponse:
         allowed = self.checker.path_allowed(path)
