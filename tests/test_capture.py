@@ -334,7 +334,7 @@ def test_store_batches_exchanges_that_arrive_together_and_keeps_all_at_eof():
             time.sleep(0.01)
         time.sleep(0.8)  # longer than the linger: the next frames start a new batch
         os.write(write_fd, b"".join(encode_frame([i]) for i in range(5, 12)))  # 7 in one read: one batch
-        time.sleep(0.05)
+        time.sleep(0.3)  # room for a busy machine to read those 7 before the next frame comes
         os.write(write_fd, encode_frame([12]) + encode_frame([13])[:-3])  # the last one cut off
         os.close(write_fd)
 
