@@ -329,26 +329,23 @@ def test_store_batches_exchanges_that_arrive_together_and_keeps_all_at_eof():
     read_fd, write_fd = os.pipe()
 
     def produce() -> None:
-        for i in range(5):  # 5 frames 10 ms apart: within one 0.5 s linger
+        for i in range(3):  # 3 frames 10 ms apart, fewer than a batch: they linger together
             os.write(write_fd, encode_frame([i]))
             time.sleep(0.01)
         time.sleep(0.8)  # longer than the linger: the next frames start a new batch
-        os.write(write_fd, b"".join(encode_frame([i]) for i in range(5, 12)))  # 7 in one read: one batch
+        os.write(write_fd, b"".join(encode_frame([i]) for i in range(3, 10)))  # 7 in one read: one batch
         time.sleep(0.3)  # room for a busy machine to read those 7 before the next frame comes
-        os.write(write_fd, encode_frame([12]) + encode_frame([13])[:-3])  # the last one cut off
+        os.write(write_fd, encode_frame([10]) + encode_frame([11])[:-3])  # the last one cut off
         os.close(write_fd)
 
     writer = threading.Thread(target=produce)
     writer.start()
+    started = time.monotonic()
     batches = list(read_frame_batches(read_fd, linger=0.5, batch=4))
     writer.join()
     os.close(read_fd)
-    assert [[x for frame in b for x in frame] for b in batches] == [
-        [0, 1, 2, 3],
-        [4],
-        [5, 6, 7, 8, 9, 10, 11],
-        [12],
-    ]
+    assert [[x for frame in b for x in frame] for b in batches] == [[0, 1, 2], [3, 4, 5, 6, 7, 8, 9], [10]]
+    assert time.monotonic() - started < 5.0  # the cut-off frame at EOF held nothing back
     # EOF ends a lingering batch at once (a 30 s linger would otherwise hold the last exchange back)
     read_fd, write_fd = os.pipe()
     os.write(write_fd, encode_frame(["last"]))
