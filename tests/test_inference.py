@@ -486,3 +486,16 @@ def test_a_page_of_fifty_orders_folds_to_the_same_summary():
         items["x-stats"]["n"] == 70
         and items["properties"]["customer"]["properties"]["email"]["x-stats"]["red"]
     )
+
+
+def test_a_category_named_field_needs_fewer_observations_than_other_enums():
+    """GitHub's `security_and_analysis.*.status` (enabled/disabled) seen 7 times in one operation is an enum;
+    the same values under a name that does not say category need the full 10 observations."""
+    rows = [{"status": ["enabled", "disabled"][i % 2], "flag": ["on", "off"][i % 2]} for i in range(7)]
+    props = _schema(rows)["properties"]
+    assert props["status"]["enum"] == ["disabled", "enabled"]
+    assert "enum" not in props["flag"]
+    few = _schema(rows[:5])["properties"]  # below 6 observations, never
+    assert "enum" not in few["status"]
+    names = [{"status": f"user{i}"} for i in range(7)]  # a new value each time is not a closed set
+    assert "enum" not in _schema(names)["properties"]["status"]

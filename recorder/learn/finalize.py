@@ -220,7 +220,9 @@ def _is_enum(
     never long or redacted strings, text with spaces, numbers in text, names of things (`account:alice`,
     `x@y`) or proper nouns."""
     distinct = len(values)
-    if n < th.min_enum or distinct == 0 or distinct > th.max_enum:
+    categorical = bool(_CATEGORICAL.search(name or ""))
+    # a name that says "category" needs fewer observations: 3/5 of min_enum (6 of 10)
+    if n < (-(-th.min_enum * 3 // 5) if categorical else th.min_enum) or distinct == 0 or distinct > th.max_enum:
         return False
     if stats.get("long") or stats.get("red"):
         return False
@@ -241,7 +243,7 @@ def _is_enum(
     if distinct * 3 > n:
         return False
     unseen = sum(1 for _, c in values if c == 1) / n  # Good-Turing: the chance the next value is new
-    if codes or _CATEGORICAL.search(name or ""):
+    if codes or categorical:
         return unseen <= 0.2
     if distinct > 1 and all(_TITLE_WORDS.fullmatch(t) for t in texts):
         return False  # "Berlin", "Oslo": free text that happened to repeat
