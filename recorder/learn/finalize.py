@@ -222,7 +222,11 @@ def _is_enum(
     distinct = len(values)
     categorical = bool(_CATEGORICAL.search(name or ""))
     # a name that says "category" needs fewer observations: 3/5 of min_enum (6 of 10)
-    if n < (-(-th.min_enum * 3 // 5) if categorical else th.min_enum) or distinct == 0 or distinct > th.max_enum:
+    if (
+        n < (-(-th.min_enum * 3 // 5) if categorical else th.min_enum)
+        or distinct == 0
+        or distinct > th.max_enum
+    ):
         return False
     if stats.get("long") or stats.get("red"):
         return False
