@@ -29,7 +29,7 @@ class InferenceSettings(Frozen):
     min_required: int = 3  # present in every one of at least this many observations -> required
     min_format: int = 1  # strict formats (uuid, date-time, email, uri, ipv4, ipv6): every value matched
     min_format_weak: int = 3  # weaker formats (date, time): every value of at least this many matched
-    min_enum: int = 10  # observations before an enum may be asserted
+    min_enum: int = 10  # observations before an enum may be asserted (3/5 of it for status, type, kind...)
     max_enum: int = 24  # at most this many distinct values (and fewer than sqrt(observations))
     low_confidence: int = 3  # elements seen fewer times are marked `confidence: low`
 

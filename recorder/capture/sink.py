@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 from recorder.capture.decode import DecodeError, decode_body
 from recorder.capture.frames import DEFAULT_MAX_BODY, FRAME_HEADER, RawRecord
 from recorder.common.http import header
+from recorder.common.priority import lower_priority
 from recorder.common.redact import Redactor
 from recorder.common.routes import Routes
 from recorder.config import RedactionSettings
@@ -380,16 +381,7 @@ def read_frame_batches(
             frames = []
 
 
-STORE_NICE = 5  # how much the store process yields to the proxy when both want the CPU
-
-
-def yield_to_the_proxy() -> None:
-    """Let the proxy come first when the CPU is contended: a burst waits in the pipe (1 MB) and the store
-    catches up a few milliseconds later, instead of the proxy's answers waiting for the store's work."""
-    try:
-        os.nice(STORE_NICE)
-    except (AttributeError, OSError):
-        pass
+STORE_NICE = 5  # the store gives way to the proxy: a burst waits in the pipe (1 MB) and is written ms later
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -428,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 writer.report_stats(every=0.0)
 
         threading.Thread(target=report_every_second, name="recorder-sink-stats", daemon=True).start()
-    yield_to_the_proxy()
+    lower_priority(STORE_NICE)
     emit({"event": "ready"})
     linger = LINGER_SECONDS if hasattr(select, "select") and os.name != "nt" else 0.0
     for frames in read_frame_batches(sys.stdin.fileno(), linger=linger):

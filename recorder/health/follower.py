@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from recorder.common.priority import lower_priority
 from recorder.config import RetentionSettings
 from recorder.errors import RecorderError
 from recorder.learn.summaries import OperationSummary, catch_up
@@ -103,20 +104,6 @@ def run(
             time.sleep(min(0.2, interval))
 
 
-def lower_priority() -> None:
-    """Run only on CPU time nothing else wants (Linux SCHED_IDLE; elsewhere the lowest nice level): on a busy
-    machine the proxy and its store come first and the evidence catches up when the load drops."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined]
-        return
-    except (AttributeError, OSError):
-        pass
-    try:
-        os.nice(19)
-    except OSError:
-        pass
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry of the follower process started by the capture addon."""
     parser = argparse.ArgumentParser(prog="python -m recorder.health.follower")
@@ -130,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy stops us: SIGTERM or EOF on stdin
-    lower_priority()
+    # only CPU time nothing else wants: the proxy and its store come first, the evidence catches up later
+    lower_priority(19, idle=True)
     contract = None
     if args.contract:
         from recorder.contracts.load import load_contract

@@ -98,12 +98,13 @@ def _always(value: Any) -> bool:
 
 def _lazy(schema: Any, depth: int) -> Check:
     """A subschema's check, compiled when a value first reaches it."""
-    compiled: list[Check] = []
+    compiled: Check | None = None
 
     def check(value: Any) -> bool:
-        if not compiled:
-            compiled.append(compile_conforms(schema, depth))
-        return compiled[0](value)
+        nonlocal compiled
+        if compiled is None:
+            compiled = compile_conforms(schema, depth)
+        return compiled(value)
 
     return check
 

@@ -38,6 +38,12 @@ class Thresholds:
     low_confidence: int = InferenceSettings().low_confidence
     evidence: bool = True
 
+    @property
+    def min_enum_category(self) -> int:
+        """Observations before an enum on a field whose name says category (`status`, `type`): 3/5 of
+        `min_enum`, rounded up (6 of 10)."""
+        return (self.min_enum * 3 + 4) // 5
+
 
 def subschemas(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The per-type parts of a summary."""
@@ -221,12 +227,7 @@ def _is_enum(
     `x@y`) or proper nouns."""
     distinct = len(values)
     categorical = bool(_CATEGORICAL.search(name or ""))
-    # a name that says "category" needs fewer observations: 3/5 of min_enum (6 of 10)
-    if (
-        n < (-(-th.min_enum * 3 // 5) if categorical else th.min_enum)
-        or distinct == 0
-        or distinct > th.max_enum
-    ):
+    if n < (th.min_enum_category if categorical else th.min_enum) or distinct == 0 or distinct > th.max_enum:
         return False
     if stats.get("long") or stats.get("red"):
         return False

@@ -66,9 +66,8 @@ class _OperationPlan:
     path_schemas: dict[str, dict[str, Any]]
     query_typed: dict[str, bool]  # documented query parameters: is the schema a bare `type`?
     echo_last: str | None  # the last path parameter, echoed into a top-level `id`
-    body_checks: dict[
-        str, Check
-    ]  # JSON request bodies: media type -> its schema's compiled conformance check
+    # JSON request bodies: media type -> the compiled conformance check of its documented schema
+    body_checks: dict[str, Check]
     examples_ok: dict[tuple[str, str], bool] = field(default_factory=dict)
     echo_fields: dict[tuple[int, str], dict[str, tuple[dict[str, Any], str]]] = field(default_factory=dict)
     headers: dict[tuple[int, str | None], tuple[tuple[str, str], ...]] = field(default_factory=dict)
