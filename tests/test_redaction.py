@@ -110,6 +110,38 @@ def test_random_secrets_in_every_place_never_reach_the_database_file(tmp_path, u
     assert "<redacted:jwt:" in body["note"] and "<redacted:card:" in body["note"]
 
 
+# Names that hold a secret end with the secret word (or the word and what encodes it); names that only mention
+# one say something about it (GitHub's `security_and_analysis.secret_scanning.status`, OAuth's `token_type`).
+HOLD_SECRETS = [
+    "password", "new_password", "passwordHash", "password_confirmation", "client_secret", "secret_key",
+    "aws_secret_access_key", "apiKey", "X-Api-Key", "access_token", "refresh_token", "csrftoken", "session",
+    "SessionId", "pin_code", "ssn_number", "credentials", "api_keys", "privateKey", "private_key_pem",
+]  # fmt: skip
+MENTION_SECRETS = [
+    "secret_scanning", "token_type", "password_changed_at", "session_count", "secretary", "signature_version",
+    "refresh_token_expires_in", "token_count", "secret_key_id", "password_reset_required",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", HOLD_SECRETS)
+def test_fields_named_for_the_secret_they_hold_are_redacted(name):
+    body = json.dumps({name: "hunter2-abcdef", "nested": {name: {"status": "enabled"}}}).encode()
+    out = json.loads(Redactor().body(body, "application/json"))
+    assert out[name].startswith("<redacted:")
+    assert out["nested"][name]["status"].startswith("<redacted:")  # everything under a secret name
+
+
+@pytest.mark.parametrize("name", MENTION_SECRETS)
+def test_fields_that_only_mention_a_secret_word_keep_their_values(name):
+    body = json.dumps(
+        {"security_and_analysis": {name: {"status": "enabled"}}, name: "bearer", "password": "hunter2"}
+    ).encode()
+    out = json.loads(Redactor().body(body, "application/json"))
+    assert out["security_and_analysis"][name] == {"status": "enabled"}
+    assert out[name] == "bearer"
+    assert out["password"].startswith("<redacted:")  # the same body still loses its real secret
+
+
 def test_redaction_can_be_extended_allowed_and_switched_off_explicitly(tmp_path, upstream):
     (tmp_path / "recorder.toml").write_text(
         '[redact]\nheaders = ["X-Internal"]\nfields = ["ssn_number"]\nallow = ["session_count"]\n'

@@ -59,7 +59,17 @@ SECRET_NAME = (
     r"|client[-_]?secret|session[-_]?(?:id|key|token)?|sessid|credentials?|authorization|auth[-_]?token"
     r"|signature|csrf|xsrf|otp|pin[-_]?code|cvv|cvc|ssn"
 )
+# What may follow the secret word in a name that still holds the secret itself: `password_hash`,
+# `token_value`, `passwordConfirmation`, `ssn_number` (a secret word followed by anything else names something
+# about the secret, not the secret: `secret_scanning`, `token_type`, `password_changed_at`, `session_count`).
+SECRET_SUFFIX = (
+    r"key|value|hash|digest|number|no|code|confirmation|confirm|plain|plaintext|raw|enc|encrypted|encoded|b64|base64"
+    r"|hex|pem|der|bytes|str|string|text|data"
+)
+# any occurrence: what the raw-byte precheck looks for (a superset of the names `is_secret_name` accepts)
 _SECRET_NAME_RE = re.compile(rf"(?i)(?:{SECRET_NAME})")
+# the decision: the name ends with a secret word (plural too), or with one followed by a suffix above
+_SECRET_NAME_END_RE = re.compile(rf"(?i)(?:{SECRET_NAME})s?(?:[-_. ]?(?:{SECRET_SUFFIX}))?$")
 
 # Every built-in pattern starts with a literal character and checks the boundary before it with a lookbehind
 # after it (`e(?<!\we)yJ` is `\beyJ`): the regex engine then skips a position as soon as its first character
@@ -118,7 +128,7 @@ class Redactor:
         settings = settings or RedactionSettings()
         self.enabled = settings.enabled
         self._allow = frozenset(n.lower() for n in settings.allow)
-        # names that are secret when a whole (lower-cased) name equals one of them; the rest is _SECRET_NAME_RE
+        # names that are secret when a whole (lower-cased) name equals one of them; the rest is _SECRET_NAME_END_RE
         self._exact_names = (
             SECRET_HEADERS
             | frozenset(h.lower() for h in settings.headers)
@@ -163,7 +173,7 @@ class Redactor:
             if lname in self._allow:
                 cached = False
             else:
-                cached = lname in self._exact_names or bool(_SECRET_NAME_RE.search(lname))
+                cached = lname in self._exact_names or bool(_SECRET_NAME_END_RE.search(lname))
             if len(self._name_cache) < 10_000:
                 self._name_cache[name] = cached
         return cached
