@@ -7,6 +7,7 @@ from it, with the thresholds of `Thresholds`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,9 @@ def finalize_schema(
     constant: bool = False,
     entities: int | None = None,
     item: bool = False,
+    *,
+    pool: FieldPool | None = None,
+    pooled: Pooled | None = None,
 ) -> dict[str, Any]:
     """A clean JSON Schema 2020-12 for a summary: types, formats, enums, required, maps, evidence.
 
@@ -71,7 +75,9 @@ def finalize_schema(
     fields then never become single-value enums, however often they were seen. `entities` is how many
     different objects the enclosing object's identifiers told apart (None: many, or no identifier): a value
     tied to its entity is not an enum value (see `_is_enum`). `item`: the summary is of the items of an
-    array called `name` (the items of `labels: [...]` are labels, not a map of labels).
+    array called `name` (the items of `labels: [...]` are labels, not a map of labels). `pool`: the evidence
+    of objects of the same structure across the API, which decides enums of fields seen too rarely here;
+    `pooled`: that evidence for this very field.
     """
     parts = subschemas(summary)
     if not parts:
@@ -80,7 +86,7 @@ def finalize_schema(
     typed = [p for p in parts if p["type"] != "null"]
     if not typed:
         return {"type": "null"}
-    schemas = [_finalize_part(p, th, name, constant, entities, item) for p in typed]
+    schemas = [_finalize_part(p, th, name, constant, entities, item, pool, pooled) for p in typed]
     if len(schemas) == 1:
         schema = schemas[0]
         if nulls:
@@ -112,12 +118,17 @@ def _finalize_part(
     constant: bool = False,
     entities: int | None = None,
     item: bool = False,
+    pool: FieldPool | None = None,
+    pooled: Pooled | None = None,
 ) -> dict[str, Any]:
     kind = part["type"]
     stats = part.get("x-stats", {})
     n = stats.get("n", 0)
     if kind == "string":
-        return _finalize_string(stats, n, th, name, constant, entities)
+        schema = _finalize_string(stats, n, th, name, constant, entities)
+        if pooled is not None and "enum" not in schema and "format" not in schema:
+            schema = _pooled_enum(schema, stats, pooled, th, name, constant, entities)
+        return schema
     if kind in ("integer", "number"):
         schema = {"type": kind}
         if kind == "integer" and _unix_time(stats, n, name, th):
@@ -130,12 +141,12 @@ def _finalize_part(
         if (stats.get("min") or 0) >= 1 and n >= th.min_enum:
             schema["minItems"] = 1  # never seen empty in many observations
         if part.get("items"):
-            schema["items"] = finalize_schema(part["items"], th, name, constant, item=True)
+            schema["items"] = finalize_schema(part["items"], th, name, constant, item=True, pool=pool)
         else:
             schema["items"] = {}
         return schema
     if kind == "object":
-        return _finalize_object(part, stats, n, th, "" if item else name, constant)
+        return _finalize_object(part, stats, n, th, "" if item else name, constant, pool)
     return {"type": kind}
 
 
@@ -256,7 +267,13 @@ def _is_enum(
 
 
 def _finalize_object(
-    part: dict[str, Any], stats: dict[str, Any], n: int, th: Thresholds, name: str, constant: bool = False
+    part: dict[str, Any],
+    stats: dict[str, Any],
+    n: int,
+    th: Thresholds,
+    name: str,
+    constant: bool = False,
+    pool: FieldPool | None = None,
 ) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "object"}
     props = part.get("properties") or {}
@@ -271,8 +288,12 @@ def _finalize_object(
         required = []
         still = constant or not _varies(props)
         entities = _entities(props)
+        fields = pool.fields(props) if pool is not None else None
         for key in sorted(props):
-            sub = finalize_schema(props[key], th, key, still, entities)
+            pooled = fields.get(key) if fields else None
+            if pooled is not None and observations(pooled[0]) <= observations(props[key]):
+                pooled = None  # nothing more than here
+            sub = finalize_schema(props[key], th, key, still, entities, pool=pool, pooled=pooled)
             seen = present.get(key, 0)
             if th.evidence:
                 evidence: dict[str, Any] = {"seen": seen, "of": n}
@@ -286,7 +307,79 @@ def _finalize_object(
         if required:
             schema["required"] = required
     if map_values:
-        schema["additionalProperties"] = finalize_schema(map_values, th, name, constant)
+        schema["additionalProperties"] = finalize_schema(map_values, th, name, constant, pool=pool)
+    return schema
+
+
+Pooled = tuple[
+    dict[str, Any], int | None
+]  # a field's pooled evidence, and the entities its objects told apart
+_SCALARS = ("string", "integer", "number", "boolean")
+
+
+class FieldPool:
+    """The evidence of the scalar fields of every object in an API's bodies, pooled by the object's structure
+    (its field names): a field seen four times in one operation is judged on the forty times objects of the
+    same structure carried it anywhere (GitHub's `security_and_analysis.*.status`, Stripe's
+    `three_d_secure.result`). Only enums are decided on it, and with this field's own values only (Stripe's
+    `{id, object, deleted}` says `object: coupon` for coupons and `customer` for customers)."""
+
+    def __init__(self, summaries: Iterable[dict[str, Any]]) -> None:
+        self._groups: dict[tuple[str, ...], dict[str, list[dict[str, Any]]]] = {}
+        self._merged: dict[tuple[str, ...], dict[str, Pooled] | None] = {}
+        stack = [s for s in summaries if s]
+        while stack:
+            for part in subschemas(stack.pop()):
+                if part["type"] == "object":
+                    props = part.get("properties") or {}
+                    fields = self._groups.setdefault(tuple(sorted(props)), {}) if props else {}
+                    for key, sub in props.items():
+                        scalars = [p for p in subschemas(sub) if p["type"] in _SCALARS]
+                        if scalars:
+                            fields.setdefault(key, []).append(
+                                scalars[0] if len(scalars) == 1 else {"anyOf": scalars}
+                            )
+                        stack.append(sub)
+                    if part.get("additionalProperties"):
+                        stack.append(part["additionalProperties"])
+                elif part["type"] == "array" and part.get("items"):
+                    stack.append(part["items"])
+
+    def fields(self, props: dict[str, Any]) -> dict[str, Pooled] | None:
+        """The pooled evidence of the fields of objects with these field names (None: seen only once)."""
+        key = tuple(sorted(props))
+        if key not in self._merged:
+            group = self._groups.get(key) or {}
+            merged = {k: merge_summaries(*parts) for k, parts in group.items() if len(parts) > 1}
+            entities = _entities(merged)
+            self._merged[key] = {k: (v, entities) for k, v in merged.items()} or None
+        return self._merged[key]
+
+
+def _pooled_enum(
+    schema: dict[str, Any],
+    stats: dict[str, Any],
+    pooled: Pooled,
+    th: Thresholds,
+    name: str,
+    constant: bool,
+    entities: int | None,
+) -> dict[str, Any]:
+    """`schema` with an enum of this field's own values when its own evidence is too thin to tell (too few
+    observations, or all of one entity: the same list envelope fetched again) and the pooled evidence says the
+    field is one."""
+    own = stats.get("vals")
+    if not own or (constant and len(own) == 1):
+        return schema
+    thin = stats.get("n", 0) < th.min_enum or (entities is not None and len(own) * 2 > entities)
+    if not thin:
+        return schema
+    summary, entities = pooled
+    part = next((p for p in subschemas(summary) if p["type"] == "string"), None)
+    pstats = part.get("x-stats", {}) if part is not None else {}
+    values = pstats.get("vals")
+    if values and _is_enum(values, pstats.get("n", 0), pstats, th, name, entities):
+        schema["enum"] = sorted(v for v, _ in own)
     return schema
 
 

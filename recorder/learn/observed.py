@@ -15,7 +15,7 @@ from recorder.common.routes import split_path
 from recorder.common.times import iso
 from recorder.config import InferenceSettings, Settings
 from recorder.errors import StoreError
-from recorder.learn.finalize import Thresholds, finalize_schema, observations, subschemas
+from recorder.learn.finalize import FieldPool, Thresholds, finalize_schema, observations, subschemas
 from recorder.learn.infer import EvidenceNode, merge_summaries
 from recorder.learn.paths import ShapeInfo, Template, template_paths
 from recorder.learn.summaries import OperationSummary, catch_up, load_summaries, providers
@@ -171,20 +171,24 @@ def _no_enums(schema: Any) -> Any:
     return out
 
 
-def _pool_bodies(summaries: Iterable[OperationSummary]) -> dict[Any, dict[str, Any]]:
-    """Merged evidence of all request and response bodies sharing one structure (with fields)."""
-    groups: dict[Any, list[dict[str, Any]]] = {}
+def _body_summaries(summaries: Iterable[OperationSummary]) -> list[dict[str, Any]]:
+    """The evidence of every request and response body of every operation."""
+    out = []
     for summary in summaries:
         bodies = [b for st in summary.statuses.values() for b in st.bodies.values()] + list(
             summary.requests.values()
         )
-        for body in bodies:
-            if body.node is None:
-                continue
-            schema = body.node.to_schema()
-            key = _structure(schema)
-            if "object" in repr(key):
-                groups.setdefault(key, []).append(schema)
+        out += [body.node.to_schema() for body in bodies if body.node is not None]
+    return out
+
+
+def _pool_bodies(bodies: Iterable[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """Merged evidence of all request and response bodies sharing one structure (with fields)."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for schema in bodies:
+        key = _structure(schema)
+        if "object" in repr(key):
+            groups.setdefault(key, []).append(schema)
     return {key: merge_summaries(*schemas) for key, schemas in groups.items() if len(schemas) > 1}
 
 
@@ -222,7 +226,9 @@ def contract_from_summaries(
         groups.setdefault((summary.method, template.path), []).append((summary, template))
     builder = _OperationBuilder(options.thresholds)
     merged = {key: _merge_members(key[0], members) for key, members in groups.items()}
-    builder.pool = _pool_bodies(merged.values())
+    bodies = _body_summaries(merged.values())
+    builder.pool = _pool_bodies(bodies)
+    builder.fields = FieldPool(bodies)
     operations = [
         builder.build(method, path, members, merged[(method, path)])
         for (method, path), members in groups.items()
@@ -254,6 +260,7 @@ class _OperationBuilder:
         self.security_schemes: dict[str, dict[str, Any]] = {}
         self.redactor = Redactor()
         self.pool: dict[Any, dict[str, Any]] = {}
+        self.fields: FieldPool | None = None
 
     def _body_schema(self, summary: dict[str, Any]) -> dict[str, Any]:
         """A body's schema; when its own evidence is thin, decided on the evidence of every body of the same
@@ -262,8 +269,8 @@ class _OperationBuilder:
         if n < max(self.th.min_enum, self.th.min_required):
             pooled = self.pool.get(_structure(summary))
             if pooled is not None and observations(pooled) > n:
-                return _own_enums(finalize_schema(pooled, self.th), summary)
-        return finalize_schema(summary, self.th)
+                return _own_enums(finalize_schema(pooled, self.th, pool=self.fields), summary)
+        return finalize_schema(summary, self.th, pool=self.fields)
 
     def _evidence(
         self, count: int, total: int, first: float | None, last: float | None, consumers: dict[str, int]

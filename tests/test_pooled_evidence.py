@@ -1,0 +1,116 @@
+"""Evidence pooled across an API: a nested object seen a few times in each of many operations is judged on all
+of them (its enums), with each operation keeping its own values."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import yaml
+
+import recorder
+
+
+def _entry(path: str, body: object, second: int) -> dict:
+    text = json.dumps(body)
+    return {
+        "startedDateTime": f"2024-05-01T10:{second // 60:02d}:{second % 60:02d}.000Z",
+        "time": 5,
+        "request": {
+            "method": "GET",
+            "url": f"https://api.example.com{path}",
+            "httpVersion": "HTTP/1.1",
+            "headers": [{"name": "X-Consumer", "value": "web"}],
+            "queryString": [],
+            "cookies": [],
+            "headersSize": -1,
+            "bodySize": 0,
+        },
+        "response": {
+            "status": 200,
+            "statusText": "OK",
+            "httpVersion": "HTTP/1.1",
+            "headers": [{"name": "Content-Type", "value": "application/json"}],
+            "cookies": [],
+            "content": {"size": len(text), "mimeType": "application/json", "text": text},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": 5, "receive": 0},
+    }
+
+
+def _export(tmp_path: Path, entries: list[dict]) -> dict:
+    har = tmp_path / "traffic.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "creator": {"name": "t"}, "entries": entries}}))
+    db = tmp_path / "traffic.db"
+    recorder.import_traffic([har], db)
+    out = tmp_path / "openapi.yaml"
+    recorder.export_openapi(db, out)
+    return yaml.safe_load(out.read_text())
+
+
+def _schema(doc: dict, path: str) -> dict:
+    schema = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    while "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _resolve(doc: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def test_a_nested_object_seen_rarely_per_operation_gets_its_enums_from_all_of_them(tmp_path):
+    rnd = random.Random(7)
+    resources = ["charges", "refunds", "payouts", "transfers", "invoices"]
+    entries = []
+    for i in range(5 * len(resources)):
+        resource = resources[i % len(resources)]
+        body = {
+            "id": f"{resource[:3]}_{rnd.randrange(10**9)}",
+            f"{resource}_total": rnd.randrange(100),  # each resource's body is of its own structure
+            "check": {
+                "result": rnd.choice(["passed", "failed", "unavailable"]),
+                "note": f"checked by agent {rnd.randrange(10**6)}",
+                "reference": f"REF{rnd.randrange(10**8)}",
+            },
+        }
+        entries.append(_entry(f"/v1/{resource}/{body['id']}", body, i))
+    doc = _export(tmp_path, entries)
+    for resource in resources:
+        check = _resolve(doc, _schema(doc, f"/v1/{resource}/{{{resource[:-1]}Id}}")["properties"]["check"])
+        props = check["properties"]
+        # five observations here are too few for an enum; twenty-five of the same object across the API are not
+        assert set(props["result"]["enum"]) <= {"passed", "failed", "unavailable"}
+        assert "enum" not in props["note"] and "enum" not in props["reference"]  # text and ids never
+
+
+def test_a_list_envelope_fetched_again_and_again_learns_its_constant_only_across_collections(tmp_path):
+    entries = []
+    second = 0
+    for resource in ("coupons", "prices", "products"):
+        for page in range(12):
+            body = {
+                "object": "list",
+                "url": f"/v1/{resource}",
+                "has_more": page % 2 == 0,
+                "data": [{"n": page}],
+            }
+            entries.append(_entry(f"/v1/{resource}", body, second))
+            second += 1
+    doc = _export(tmp_path, entries)
+    for resource in ("coupons", "prices", "products"):
+        props = _schema(doc, f"/v1/{resource}")["properties"]
+        assert props["object"]["enum"] == ["list"]
+        assert "enum" not in props["url"]  # one value per collection: its own identity, not a closed set
+
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    doc = _export(alone, entries[:12])  # one collection only: the same entity, nothing to tell a constant by
+    assert "enum" not in _schema(doc, "/v1/coupons")["properties"]["object"]
