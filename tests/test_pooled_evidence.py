@@ -114,3 +114,47 @@ def test_a_list_envelope_fetched_again_and_again_learns_its_constant_only_across
     alone.mkdir()
     doc = _export(alone, entries[:12])  # one collection only: the same entity, nothing to tell a constant by
     assert "enum" not in _schema(doc, "/v1/coupons")["properties"]["object"]
+
+
+def test_a_field_always_present_in_a_few_objects_here_but_missing_elsewhere_is_not_required(tmp_path):
+    rnd = random.Random(3)
+    entries = []
+
+    def card(present: bool) -> dict:
+        out = {"brand": rnd.choice(["visa", "amex"]), "last4": f"{rnd.randrange(10000):04d}"}
+        if present:
+            out["wallet"] = "apple_pay"
+        return out
+
+    def uid(prefix: str) -> str:
+        return prefix + "_" + "".join(rnd.choice("abcdefghijkLMNOPQRSTUVWXYZ0123456789") for _ in range(14))
+
+    second = 0
+    # (each resource's body is of its own structure: only the nested card object is shared)
+    for _ in range(60):  # the card object across the API: `wallet` in about 70% of them
+        entries.append(
+            _entry(f"/v1/charges/ch_{i}", {"id": f"ch_{i}", "card": card(rnd.random() < 0.7)}, second)
+        )
+        second += 1
+    for _ in range(4):  # here it happened to be there every time: 0.7^4 = 24% by chance alone
+        key = uid("re")
+        entries.append(
+            _entry(f"/v1/refunds/{key}", {"id": key, "refund_total": 1, "card": card(True)}, second)
+        )
+        second += 1
+    for _ in range(30):  # here always, thirty times: 0.7^30 is no chance, the field is required here
+        key = uid("po")
+        entries.append(
+            _entry(f"/v1/payouts/{key}", {"id": key, "payout_total": 1, "card": card(True)}, second)
+        )
+        second += 1
+    doc = _export(tmp_path, entries)
+
+    def card_required(collection: str) -> list[str]:
+        (path,) = [p for p in doc["paths"] if p.startswith(f"/v1/{collection}/{{")]
+        return _resolve(doc, _schema(doc, path)["properties"]["card"]).get("required", [])
+
+    assert "wallet" not in card_required("charges")
+    assert "wallet" not in card_required("refunds")
+    assert "wallet" in card_required("payouts")
+    assert {"brand", "last4"} <= set(card_required("refunds"))

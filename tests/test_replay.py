@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 from support import run_cli, running_proxy
 
 from recorder.demo.consumer import TOKEN, drive
@@ -64,6 +65,42 @@ def test_replay_finds_each_change_with_the_right_severity(recorded):
     # the recorded answer is no longer compared field by field: one judgement per difference
     assert not {k for k in got if k[0] in ("field-disappeared", "field-retyped")}
     assert all(f["examples"] for f in findings if f["severity"] == "breaking")
+
+
+def test_a_violation_the_recorded_answer_had_too_is_a_warning_what_the_build_broke_is_breaking(
+    recorded, tmp_path
+):
+    exported = tmp_path / "observed.yaml"
+    assert run_cli("export", "openapi", "--db", str(recorded), "-o", str(exported)).returncode == 0
+    doc = yaml.safe_load(exported.read_text())
+    schema = doc["paths"]["/api/v1/users/{userId}"]["get"]["responses"]["200"]["content"]["application/json"]
+    user = schema["schema"]
+    while "$ref" in user:
+        user = doc["components"]["schemas"][user["$ref"].rsplit("/", 1)[1]]
+    user["properties"]["nickname"] = {"type": "string"}  # a contract the provider never met
+    user["required"] = [*user.get("required", []), "nickname"]
+    contract = tmp_path / "contract.yaml"
+    contract.write_text(yaml.safe_dump(doc))
+    key = ("field-missing", "GET /api/v1/users/{userId}", "response 200: /nickname")
+
+    with ShopServer(version=1) as shop:  # the same build that answered the recorded requests
+        same = _replay(
+            recorded, shop.url, "--contract", str(contract), "--header", f"Authorization: Bearer {TOKEN}"
+        )
+    assert same.returncode == 0, same.stdout
+    got = {(f["kind"], f["operation"], f["location"]): f for f in json.loads(same.stdout)["findings"]}
+    assert got[key]["severity"] == "warning" and "the recorded answer had it too" in got[key]["message"]
+
+    with ShopServer(version=3) as shop:  # `name` renamed: the recorded answers had it
+        changed = _replay(
+            recorded, shop.url, "--contract", str(contract), "--header", f"Authorization: Bearer {TOKEN}"
+        )
+    assert changed.returncode == 1
+    got = {(f["kind"], f["operation"], f["location"]): f for f in json.loads(changed.stdout)["findings"]}
+    assert (
+        got[("field-missing", "GET /api/v1/users/{userId}", "response 200: /name")]["severity"] == "breaking"
+    )
+    assert got[key]["severity"] == "warning"
 
 
 def test_credentials_come_from_headers_never_from_the_recording(recorded):

@@ -289,6 +289,7 @@ def _finalize_object(
         still = constant or not _varies(props)
         entities = _entities(props)
         fields = pool.fields(props) if pool is not None else None
+        total, presence = pool.presence(props) if pool is not None else (0, {})
         for key in sorted(props):
             pooled = fields.get(key) if fields else None
             if pooled is not None and observations(pooled[0]) <= observations(props[key]):
@@ -301,7 +302,7 @@ def _finalize_object(
                     evidence["confidence"] = "low"
                 sub["x-evidence"] = evidence
             out[key] = sub
-            if seen == n and n >= th.min_required:
+            if seen == n and n >= th.min_required and not _by_chance(n, presence.get(key, 0), total):
                 required.append(key)
         schema["properties"] = out
         if required:
@@ -321,18 +322,30 @@ class FieldPool:
     """The evidence of the scalar fields of every object in an API's bodies, pooled by the object's structure
     (its field names): a field seen four times in one operation is judged on the forty times objects of the
     same structure carried it anywhere (GitHub's `security_and_analysis.*.status`, Stripe's
-    `three_d_secure.result`). Only enums are decided on it, and with this field's own values only (Stripe's
-    `{id, object, deleted}` says `object: coupon` for coupons and `customer` for customers)."""
+    `three_d_secure.result`). Enums are decided on it, with this field's own values only (Stripe's
+    `{id, object, deleted}` says `object: coupon` for coupons and `customer` for customers); and a field seen in
+    every one of a few objects here but missing from others of the same structure is not required (see
+    `_by_chance`)."""
 
     def __init__(self, summaries: Iterable[dict[str, Any]]) -> None:
         self._groups: dict[tuple[str, ...], dict[str, list[dict[str, Any]]]] = {}
         self._merged: dict[tuple[str, ...], dict[str, Pooled] | None] = {}
+        self._presence: dict[tuple[str, ...], tuple[int, dict[str, int]]] = {}
         stack = [s for s in summaries if s]
         while stack:
             for part in subschemas(stack.pop()):
                 if part["type"] == "object":
                     props = part.get("properties") or {}
-                    fields = self._groups.setdefault(tuple(sorted(props)), {}) if props else {}
+                    structure = tuple(sorted(props))
+                    fields = self._groups.setdefault(structure, {}) if props else {}
+                    counts = part.get("x-stats", {}).get("p") or {}
+                    if counts:
+                        # objects counted: those with a field at all (GitHub's commit `author` is a user or
+                        # `{}`: the empty ones are another kind of object, not users without their fields)
+                        total, present = self._presence.get(structure, (0, {}))
+                        for key, count in counts.items():
+                            present[key] = present.get(key, 0) + count
+                        self._presence[structure] = (total + max(counts.values()), present)
                     for key, sub in props.items():
                         scalars = [p for p in subschemas(sub) if p["type"] in _SCALARS]
                         if scalars:
@@ -354,6 +367,22 @@ class FieldPool:
             entities = _entities(merged)
             self._merged[key] = {k: (v, entities) for k, v in merged.items()} or None
         return self._merged[key]
+
+    def presence(self, props: dict[str, Any]) -> tuple[int, dict[str, int]]:
+        """How many objects with these field names were seen across the API, and how many had each field."""
+        return self._presence.get(tuple(sorted(props)), (0, {}))
+
+
+CHANCE = 0.05  # a field always present here is required unless that was this likely by chance (`_by_chance`)
+
+
+def _by_chance(seen: int, present: int, total: int) -> bool:
+    """A field present in each of `seen` objects here, and in `present` of the `total` objects of the same
+    structure across the API: would an optional field present that often have filled all `seen` by chance?
+    (present in 8 of 10 elsewhere: 0.8^9 = 13% for 9 here, so not required; 0.8^14 = 4% for 14 here: it is)"""
+    if total <= seen or present >= total:
+        return False
+    return (present / total) ** seen > CHANCE
 
 
 def _pooled_enum(

@@ -171,15 +171,16 @@ def _no_enums(schema: Any) -> Any:
     return out
 
 
-def _body_summaries(summaries: Iterable[OperationSummary]) -> list[dict[str, Any]]:
-    """The evidence of every request and response body of every operation."""
-    out = []
+def _body_summaries(
+    summaries: Iterable[OperationSummary],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The evidence of every response body and of every request body of every operation."""
+    responses, requests = [], []
     for summary in summaries:
-        bodies = [b for st in summary.statuses.values() for b in st.bodies.values()] + list(
-            summary.requests.values()
-        )
-        out += [body.node.to_schema() for body in bodies if body.node is not None]
-    return out
+        answers = [b for st in summary.statuses.values() for b in st.bodies.values()]
+        responses += [body.node.to_schema() for body in answers if body.node is not None]
+        requests += [body.node.to_schema() for body in summary.requests.values() if body.node is not None]
+    return responses, requests
 
 
 def _pool_bodies(bodies: Iterable[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
@@ -226,9 +227,10 @@ def contract_from_summaries(
         groups.setdefault((summary.method, template.path), []).append((summary, template))
     builder = _OperationBuilder(options.thresholds)
     merged = {key: _merge_members(key[0], members) for key, members in groups.items()}
-    bodies = _body_summaries(merged.values())
-    builder.pool = _pool_bodies(bodies)
-    builder.fields = FieldPool(bodies)
+    responses, requests = _body_summaries(merged.values())
+    builder.pool = _pool_bodies(responses + requests)
+    # what providers answer: requests may be deliberately incomplete (a test of a 400)
+    builder.fields = FieldPool(responses)
     operations = [
         builder.build(method, path, members, merged[(method, path)])
         for (method, path), members in groups.items()

@@ -5,7 +5,8 @@ database, with its evidence) by the one judgement engine, as drift judges traffi
 optional, or a key of a map, is never breaking for being absent; a required field missing or a changed type
 is. The recorded answer only adds what the contract cannot say: a server error where the recorded request
 got none (breaking), or another status (a warning). A recorded request that itself does not meet the
-contract is a warning: replay judges the provider. Values are never compared. Safe by default: only GET/HEAD/OPTIONS unless asked; redacted
+contract is a warning: replay judges the provider; so is a violation the recorded answer already had (the
+build broke nothing there; `recorder drift` reports it). Values are never compared. Safe by default: only GET/HEAD/OPTIONS unless asked; redacted
 secrets are never sent (requests that would carry one are skipped); credentials come from `--header`.
 """
 
@@ -175,8 +176,9 @@ def replay(
                 consumer=ex.consumer,
                 provider=ex.provider,
             )
+            already = _already_recorded(checker, ex)
             findings += [
-                _as_replayed(f).model_copy(update={"examples": (ex.id,) if ex.id else ()})
+                _as_replayed(f, already).model_copy(update={"examples": (ex.id,) if ex.id else ()})
                 for f in checker.check(answered)
             ]
             findings += _status_change(ex, answered, key)
@@ -224,12 +226,25 @@ def _finding(
     )
 
 
-def _as_replayed(finding: Finding) -> Finding:
-    """Replay judges the provider: a recorded request that does not meet the contract is at most a warning
-    (the provider's 4xx for it is already one, see `recorder.judge.severity.rejected`)."""
-    if finding.severity != "breaking" or not is_request_side(finding.location):
+def _already_recorded(checker: Checker, recorded: Exchange) -> set[tuple[str, str]]:
+    """The breaking findings the recorded answer itself had, as (kind, location)."""
+    if recorded.status is None:
+        return set()
+    return {(f.kind, f.location) for f in checker.check(recorded) if f.severity == "breaking"}
+
+
+def _as_replayed(finding: Finding, already: set[tuple[str, str]]) -> Finding:
+    """Replay judges what the build does: a recorded request that does not meet the contract is at most a
+    warning (the provider's 4xx for it is already one, see `recorder.judge.severity.rejected`), and so is a
+    violation the recorded answer had too (the build broke nothing there; `recorder drift` reports it)."""
+    if finding.severity != "breaking":
         return finding
-    message = f"{finding.message} (in the recorded request, replayed as it was)"
+    if is_request_side(finding.location):
+        message = f"{finding.message} (in the recorded request, replayed as it was)"
+    elif (finding.kind, finding.location) in already:
+        message = f"{finding.message} (the recorded answer had it too)"
+    else:
+        return finding
     return finding.model_copy(update={"severity": "warning", "message": message})
 
 

@@ -106,8 +106,12 @@ def prism_view(spec: dict[str, Any], optionals: float = 1.0) -> dict[str, Any]:
     `optionals` < 1: the share of optional properties Prism's json-schema-faker puts in each object, through
     Prism's documented `x-json-schema-faker` document extension. Stock Prism sets `alwaysFakeOptionals`, so
     every optional field is always present and "required" cannot be told from traffic at all.
+
+    A property an object lists in `required` without a schema for it (Spotify's `PagingObject` requires
+    `items` and defines no `items`) gets the empty schema: json-schema-faker leaves such a property out, so
+    Prism's answers would break the very spec it serves; with `{}` it sends one (any value meets `{}`).
     """
-    out = copy.deepcopy(spec)
+    out = _schemas_for_required(copy.deepcopy(spec))
     if optionals < 1:
         out["x-json-schema-faker"] = {
             "alwaysFakeOptionals": False,
@@ -128,6 +132,26 @@ def prism_view(spec: dict[str, Any], optionals: float = 1.0) -> dict[str, Any]:
         paths[(prefix + template) if prefix else template] = item
     out["paths"] = paths
     return out
+
+
+def _schemas_for_required(node: Any) -> Any:
+    """`node` with `properties[name] = {}` for every name an object requires but does not describe."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            required = item.get("required")
+            props = item.get("properties")
+            if isinstance(required, list) and item.get("additionalProperties") is not False:
+                missing = [
+                    r for r in required if isinstance(r, str) and not (isinstance(props, dict) and r in props)
+                ]
+                if missing and (props is None or isinstance(props, dict)):
+                    item["properties"] = {**(props or {}), **{name: {} for name in missing}}
+            stack.extend(item.values())
+    return node
 
 
 def unexpanded(spec: dict[str, Any]) -> dict[str, Any]:
