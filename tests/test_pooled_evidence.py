@@ -132,9 +132,9 @@ def test_a_field_always_present_in_a_few_objects_here_but_missing_elsewhere_is_n
     second = 0
     # (each resource's body is of its own structure: only the nested card object is shared)
     for _ in range(60):  # the card object across the API: `wallet` in about 70% of them
-        entries.append(
-            _entry(f"/v1/charges/ch_{i}", {"id": f"ch_{i}", "card": card(rnd.random() < 0.7)}, second)
-        )
+        key = uid("ch")
+        body = {"id": key, "charge_total": 1, "card": card(rnd.random() < 0.7)}
+        entries.append(_entry(f"/v1/charges/{key}", body, second))
         second += 1
     for _ in range(4):  # here it happened to be there every time: 0.7^4 = 24% by chance alone
         key = uid("re")
