@@ -795,6 +795,22 @@ def test_generated_bodies_of_recursive_schemas_meet_the_spec_itself(tmp_path):
         "properties": {
             "name": {"type": "string"},
             "default_node": {"anyOf": [{"type": "string"}, {"$ref": "#/components/schemas/Node"}]},
+            # Stripe's `external_accounts`: a list of either kind, both already open here (cut to `{}`)
+            "accounts": {
+                "type": "object",
+                "required": ["data"],
+                "properties": {
+                    "data": {
+                        "type": "array",
+                        "items": {
+                            "anyOf": [
+                                {"$ref": "#/components/schemas/Node"},
+                                {"$ref": "#/components/schemas/Owner"},
+                            ]
+                        },
+                    }
+                },
+            },
         },
     }
     response = {

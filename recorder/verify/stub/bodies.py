@@ -19,6 +19,20 @@ from recorder.judge.evidence import scalar_fits
 # ---------------------------------------------------------------------------------------------------------
 # Bodies generated from schemas
 
+_ASSERTING = (
+    "type", "properties", "items", "prefixItems", "additionalProperties", "enum", "const", "allOf", "pattern",
+    "format", "$ref",
+)  # fmt: skip
+
+
+def says_nothing(schema: Any) -> bool:
+    """`{}` or unions of `{}`: where a loaded spec cut a recursion, nothing to generate a value from (any
+    value meets the cut, few meet what it stands for)."""
+    if not isinstance(schema, dict) or any(key in schema for key in _ASSERTING):
+        return False
+    return all(says_nothing(b) for key in ("anyOf", "oneOf") for b in (schema.get(key) or ()))
+
+
 
 class BodyGenerator:
     """Values that fit a JSON Schema, drawn from a seeded generator: `{"type": "integer"}` -> `417`."""
@@ -81,8 +95,9 @@ class BodyGenerator:
         real = [b for b in branches if isinstance(b, dict) and b.get("type") != "null"] or [
             b for b in branches if isinstance(b, dict)
         ]
-        if all(b == {} for b in real) and len(real) < len(branches):
+        if all(says_nothing(b) for b in real) and len(real) < len(branches):
             return None  # the other branches say nothing to generate from; the null one does
+        real = [b for b in real if not says_nothing(b)] or real  # a recursion cut is no branch to take
         start = self.rng.randrange(len(real)) if real else 0
         value: Any = None
         for i in range(len(real)):
@@ -99,7 +114,7 @@ class BodyGenerator:
         required = set(schema.get("required") or ())
         out: dict[str, Any] = {}
         for key, sub in props.items():
-            if key not in required and (depth >= 6 or sub == {}):
+            if key not in required and (depth >= 6 or says_nothing(sub)):
                 continue  # `{}` says nothing to generate from (a recursion cut in a loaded spec): leave it out
             out[key] = self.value(sub, key, depth + 1)
         for key in sorted(required - set(out)):
@@ -118,7 +133,7 @@ class BodyGenerator:
     def _array(self, schema: dict[str, Any], name: str, depth: int) -> list[Any]:
         low = int(schema.get("minItems") or 0)
         high = schema.get("maxItems")
-        count = max(low, 2 if depth < 6 and schema.get("items", {}) != {} else 0)
+        count = max(low, 2 if depth < 6 and not says_nothing(schema.get("items", {})) else 0)
         if isinstance(high, int):
             count = min(count, high)
         prefix = schema.get("prefixItems")
