@@ -124,3 +124,36 @@ def test_a_typed_id_beside_a_slug_is_the_same_parameter():
         "DELETE /v1/coupons/{couponSlug}",
         "GET /v1/coupons/{couponSlug}/redemptions",
     }, ops
+
+
+def test_literals_whose_answers_name_them_are_values():
+    """Kinto answers `PUT /accounts/alice` with `{"data": {"id": "alice"}}`: two such literals are enough, and
+    one beside an id parameter joins it (`/records/abc`, whose answer also carries an attachment);
+    `/users/me` answers another login, and a framework's own endpoints are never values."""
+    record = frozenset({"/data", "/data/id", "/data/last_modified"})
+    infos = [
+        ShapeInfo("PUT", "/v1/accounts/alice", 6, record, names=frozenset({"alice"})),
+        ShapeInfo("PUT", "/v1/accounts/user", 108, record, names=frozenset({"user"})),
+        ShapeInfo("GET", "/v1/records/{uuid}", 20, record | {"/data/title"}),
+        ShapeInfo(
+            "GET",
+            "/v1/records/abc",
+            4,
+            frozenset({"/data/id", "/data/attachment/hash"}),
+            names=frozenset({"abc"}),
+        ),
+        ShapeInfo("POST", "/v1/records/abc/attachment", 4, frozenset({"/location"})),
+        ShapeInfo("GET", "/v1/users/me", 30, frozenset({"/login"}), names=frozenset({"octocat"})),
+        ShapeInfo("GET", "/v1/users/settings", 3, frozenset({"/theme"})),
+        ShapeInfo("POST", "/v1/__flush__", 2, frozenset()),
+        ShapeInfo("GET", "/v1/__heartbeat__", 2, frozenset({"/ok"}), names=frozenset({"__heartbeat__"})),
+    ]
+    ops = {f"{m} {t.path}" for (m, _), t in template_paths(infos).items()}
+    assert "PUT /v1/accounts/{accountSlug}" in ops
+    assert {"GET /v1/records/{recordSlug}", "POST /v1/records/{recordSlug}/attachment"} <= ops
+    assert {
+        "GET /v1/users/me",
+        "GET /v1/users/settings",
+        "POST /v1/__flush__",
+        "GET /v1/__heartbeat__",
+    } <= ops

@@ -13,8 +13,8 @@ from recorder.common.times import now_iso
 from recorder.errors import RecorderError
 from recorder.judge.drift import ExampleRow, ExampleSource, compare
 from recorder.learn.finalize import subschemas
-from recorder.learn.observed import response_fields
-from recorder.learn.paths import ShapeInfo, template_paths
+from recorder.learn.observed import shape_info
+from recorder.learn.paths import template_paths
 from recorder.learn.summaries import (
     OperationSummary,
     catch_up,
@@ -93,11 +93,7 @@ def observed_summaries(store: Store, provider: str, window: Window) -> list[Oper
 
 
 def _group_unmatched(summaries: list[OperationSummary]) -> dict[str, list[OperationSummary]]:
-    infos = [
-        ShapeInfo(s.method, s.shape, s.n, response_fields(s), any(c[:1] in "23" for c in s.statuses))
-        for s in summaries
-    ]
-    templates = template_paths(infos)
+    templates = template_paths(shape_info(s) for s in summaries)
     groups: dict[str, list[OperationSummary]] = {}
     for s in summaries:
         groups.setdefault(f"{s.method} {templates[(s.method, s.shape)].path}", []).append(s)

@@ -90,6 +90,45 @@ def _servers(store: Store, provider: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def shape_info(summary: OperationSummary) -> ShapeInfo:
+    """What path templating needs to know of one (method, shape): counts, response fields, success, names."""
+    return ShapeInfo(
+        summary.method, summary.shape, summary.n, response_fields(summary), _succeeded(summary), _names(summary)
+    )
+
+
+_NAME_KEYS = frozenset({"id", "uuid", "key", "slug", "name", "login", "username", "handle", "code"})
+
+
+def _names(summary: OperationSummary) -> frozenset[str]:
+    """Identifier values (`id`, `name`, `login`...) that every 2xx JSON answer carried alike, at the top or
+    one object down (`{"data": {"id": "abc"}}`): what a resource answering at this path calls itself."""
+    names: set[str] = set()
+    for code, status in summary.statuses.items():
+        if not code.startswith("2"):
+            continue
+        for body in status.bodies.values():
+            if body.node is None:
+                continue
+            tops = [p for p in subschemas(body.node.to_schema()) if p["type"] == "object"]
+            levels = tops + [
+                q
+                for top in tops
+                for sub in (top.get("properties") or {}).values()
+                for q in subschemas(sub)
+                if q["type"] == "object"
+            ]
+            for part in levels:
+                for key, sub in (part.get("properties") or {}).items():
+                    if key.lower() not in _NAME_KEYS:
+                        continue
+                    for scalar in subschemas(sub):
+                        values = scalar.get("x-stats", {}).get("vals")
+                        if scalar["type"] in ("string", "integer") and values and len(values) == 1:
+                            names.add(str(values[0][0]))
+    return frozenset(names)
+
+
 def response_fields(summary: OperationSummary) -> frozenset[str]:
     """Field paths of 2xx JSON responses (a fingerprint used to tell slugs from resources)."""
     fields: set[str] = set()
@@ -219,7 +258,7 @@ def contract_from_summaries(
 ) -> Observed:
     """Templates, merged evidence and a `Contract` from summaries."""
     summaries = list(summaries)
-    infos = [ShapeInfo(s.method, s.shape, s.n, response_fields(s), _succeeded(s)) for s in summaries]
+    infos = [shape_info(s) for s in summaries]
     templates = template_paths(infos, options.pinned)
     groups: dict[tuple[str, str], list[tuple[OperationSummary, Template]]] = {}
     for summary in summaries:

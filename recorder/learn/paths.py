@@ -152,6 +152,8 @@ class ShapeInfo:
     count: int = 1
     fields: frozenset[str] = frozenset()
     success: bool = True  # answered 2xx/3xx at least once (error-only paths are often invalid ids)
+    # what its 2xx answers always named themselves (`{"data": {"id": "abc"}}` for `/records/abc`)
+    names: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -235,6 +237,7 @@ def _collapse(node: _Node, min_siblings: int, depth: int = 0) -> None:
     _absorb_invalid_values(node)
     literal = [seg for seg in node.children if not seg.startswith("{")]
     changed = _merge_many_values(node, literal, depth)
+    changed = _merge_self_named(node, depth) or changed
     literal = [seg for seg in node.children if not seg.startswith("{")]
     if len(literal) >= min_siblings:
         for group in _cluster(node, literal, depth):
@@ -277,6 +280,29 @@ def _merge_many_values(node: _Node, literal: list[str], depth: int) -> bool:
         merged.merge(node.children.pop(seg))
         merged.literals.add(seg)
     node.children["{slug}"] = merged
+    return True
+
+
+def _merge_self_named(node: _Node, depth: int) -> bool:
+    """Literals whose answers name them as their own identifier are values: `/records/abc` answering
+    `{"data": {"id": "abc"}}`, `/accounts/alice` answering `{"id": "alice"}` (`/users/me` answers another
+    login, `/config/general` no id). Beside a parameter they join it; two or more of them become one."""
+    named = [
+        seg
+        for seg in node.children
+        if not seg.startswith("{")
+        and _is_candidate(seg, depth)
+        and any(unquote(seg) in info.names for info in node.children[seg].here)
+    ]
+    params = sorted(seg for seg in node.children if seg.startswith("{"))
+    if not named or (len(named) < 2 and not params):
+        return False
+    merged = node.children.pop("{slug}", None) or _Node()
+    for seg in named:
+        merged.merge(node.children.pop(seg))
+        merged.literals.add(seg)
+    node.children["{slug}"] = merged
+    _join_typed_into_slug(node)  # a typed id beside them takes the same parameter
     return True
 
 
@@ -365,9 +391,10 @@ def _absorb_invalid_values(node: _Node) -> None:
 
 
 def _is_candidate(segment: str, depth: int) -> bool:
-    """Literal segments that could be values; words like `me`, `findByStatus`, `v2` (near the root) never are."""
+    """Literal segments that could be values; words like `me`, `findByStatus`, `v2` (near the root) and a
+    framework's own endpoints (`__heartbeat__`, `_search`, `.well-known`) never are."""
     raw = unquote(segment)
-    if raw.lower() in RESERVED or _camel_words(raw):
+    if raw.lower() in RESERVED or _camel_words(raw) or raw[:1] in ("_", "."):
         return False
     return not (_VERSION.fullmatch(raw) and depth < 2)
 
