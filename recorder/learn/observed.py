@@ -93,7 +93,12 @@ def _servers(store: Store, provider: str) -> tuple[str, ...]:
 def shape_info(summary: OperationSummary) -> ShapeInfo:
     """What path templating needs to know of one (method, shape): counts, response fields, success, names."""
     return ShapeInfo(
-        summary.method, summary.shape, summary.n, response_fields(summary), _succeeded(summary), _names(summary)
+        summary.method,
+        summary.shape,
+        summary.n,
+        response_fields(summary),
+        _succeeded(summary),
+        _names(summary),
     )
 
 

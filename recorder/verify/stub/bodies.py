@@ -33,7 +33,6 @@ def says_nothing(schema: Any) -> bool:
     return all(says_nothing(b) for key in ("anyOf", "oneOf") for b in (schema.get(key) or ()))
 
 
-
 class BodyGenerator:
     """Values that fit a JSON Schema, drawn from a seeded generator: `{"type": "integer"}` -> `417`."""
 
