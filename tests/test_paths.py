@@ -157,3 +157,34 @@ def test_literals_whose_answers_name_them_are_values():
         "POST /v1/__flush__",
         "GET /v1/__heartbeat__",
     } <= ops
+
+
+def test_a_literal_refused_as_invalid_beside_literals_that_answer_alike_makes_them_one_parameter():
+    """Spotify's `/me/top/{type}`: `artists` and `tracks` answer, `bogus` gets a 422 (the framework validated
+    it as a value); Kubernetes' collections answer alike too, but an unknown one is a 404: no route."""
+    page = frozenset({"/items", "/total"})
+    top = [
+        ShapeInfo("GET", "/v1/me/top/artists", 11, page),
+        ShapeInfo("GET", "/v1/me/top/tracks", 6, page),
+        ShapeInfo("GET", "/v1/me/top/bogus", 1, frozenset(), success=False, rejected=True),
+    ]
+    ops = {f"{m} {t.path}" for (m, _), t in template_paths(top).items()}
+    assert ops == {"GET /v1/me/top/{topSlug}"}
+
+    listing = frozenset({"/kind", "/items", "/metadata"})
+    kube = [
+        ShapeInfo("GET", "/api/v1/namespaces/default/pods", 20, listing),
+        ShapeInfo("GET", "/api/v1/namespaces/default/services", 20, listing),
+        ShapeInfo("GET", "/api/v1/namespaces/default/bogus", 1, frozenset(), success=False),  # 404
+    ]
+    ops = {f"{m} {t.path}" for (m, _), t in template_paths(kube).items()}
+    assert {"GET /api/v1/namespaces/default/pods", "GET /api/v1/namespaces/default/services"} <= ops
+
+    # one repository's `topics` refused once (a bad query) while other repositories' topics answer: a route
+    repo = [ShapeInfo("GET", f"/repos/carol/zephyr/{r}", 2, page) for r in ("releases", "tags", "forks")]
+    repo += [
+        ShapeInfo("GET", "/repos/carol/zephyr/topics", 1, frozenset(), success=False, rejected=True),
+        ShapeInfo("GET", "/repos/bob/nova/topics", 3, frozenset({"/names"})),
+    ]
+    ops = {f"{m} {t.path}" for (m, _), t in template_paths(repo).items()}
+    assert all(not op.rsplit("/", 1)[1].startswith("{") for op in ops), ops

@@ -91,7 +91,8 @@ def _servers(store: Store, provider: str) -> tuple[str, ...]:
 
 
 def shape_info(summary: OperationSummary) -> ShapeInfo:
-    """What path templating needs to know of one (method, shape): counts, response fields, success, names."""
+    """What path templating needs to know of one (method, shape): counts, response fields, success, names,
+    and whether it was only ever refused as invalid."""
     return ShapeInfo(
         summary.method,
         summary.shape,
@@ -99,6 +100,7 @@ def shape_info(summary: OperationSummary) -> ShapeInfo:
         response_fields(summary),
         _succeeded(summary),
         _names(summary),
+        bool(summary.statuses) and all(code in ("400", "422") for code in summary.statuses),
     )
 
 

@@ -154,6 +154,7 @@ class ShapeInfo:
     success: bool = True  # answered 2xx/3xx at least once (error-only paths are often invalid ids)
     # what its 2xx answers always named themselves (`{"data": {"id": "abc"}}` for `/records/abc`)
     names: frozenset[str] = frozenset()
+    rejected: bool = False  # every answer was 400/422: refused as an invalid value, not unknown (404)
 
 
 @dataclass
@@ -214,7 +215,9 @@ def template_paths(
     root = _Node()
     for info in free:
         root.add(info.shape.strip("/").split("/") if info.shape != "/" else [], info)
-    _collapse(root, min_siblings)
+    # literals that answered somewhere: route names, never a refused value (`_merge_validated_values`)
+    answered = frozenset(seg for info in free if info.success for seg in info.shape.split("/"))
+    _collapse(root, min_siblings, answered)
     for segments, info in root.infos():
         result[(info.method, info.shape)] = _name(segments)
     return result
@@ -230,14 +233,15 @@ def _compile_pin(pin: str) -> tuple[Template, Callable[[str], bool]]:
     return Template("/" + "/".join(segments), params), lambda shape: bool(regex.fullmatch(shape))
 
 
-def _collapse(node: _Node, min_siblings: int, depth: int = 0) -> None:
+def _collapse(node: _Node, min_siblings: int, answered: frozenset[str], depth: int = 0) -> None:
     """Bottom-up (deeper slugs first), then this level; a merge brings new siblings, so recurse into it."""
     for child in node.children.values():
-        _collapse(child, min_siblings, depth + 1)
+        _collapse(child, min_siblings, answered, depth + 1)
     _absorb_invalid_values(node)
     literal = [seg for seg in node.children if not seg.startswith("{")]
     changed = _merge_many_values(node, literal, depth)
     changed = _merge_self_named(node, depth) or changed
+    changed = _merge_validated_values(node, depth, answered) or changed
     literal = [seg for seg in node.children if not seg.startswith("{")]
     if len(literal) >= min_siblings:
         for group in _cluster(node, literal, depth):
@@ -258,7 +262,7 @@ def _collapse(node: _Node, min_siblings: int, depth: int = 0) -> None:
         changed = _join_params(node, depth) or changed
         _absorb_invalid_values(node)
     if changed and "{slug}" in node.children:
-        _collapse(node.children["{slug}"], min_siblings, depth + 1)
+        _collapse(node.children["{slug}"], min_siblings, answered, depth + 1)
 
 
 HIGH_CARDINALITY = 12  # distinct values at one position of the path before their number alone decides
@@ -304,6 +308,39 @@ def _merge_self_named(node: _Node, depth: int) -> bool:
     node.children["{slug}"] = merged
     _join_typed_into_slug(node)  # a typed id beside them takes the same parameter
     return True
+
+
+def _merge_validated_values(node: _Node, depth: int, answered: frozenset[str]) -> bool:
+    """A literal the provider refused as invalid (400/422, never 404) beside literals that answer alike: the
+    framework validated it as the value of a parameter with a closed set of values (FastAPI answers 422 for a
+    path enum it does not know, 404 for a route it does not have; Spotify's `/me/top/{type}`: `artists`,
+    `tracks`, and `bogus` refused). The siblings that continue like it become that parameter. A literal that
+    answered anywhere else in the API (`topics` under another repository) is a route, refused only here."""
+    literal = [s for s in node.children if not s.startswith("{") and _is_candidate(s, depth)]
+    refused = [s for s in literal if s not in answered and _refused(node.children[s])]
+    if not refused:
+        return False
+    routes = {s: {(suffix, info.method) for suffix, info in node.children[s].infos()} for s in literal}
+    ok = [s for s in literal if s not in refused and _succeeds(node.children[s])]
+    group = [s for s in ok if any(routes[s] == routes[o] for o in ok if o != s)]
+    if len(group) < 2:
+        return False
+    known = routes[group[0]]
+    values = [s for s in group if routes[s] == known] + [s for s in refused if routes[s] <= known]
+    if len(values) < 3:
+        return False
+    merged = node.children.pop("{slug}", None) or _Node()
+    for seg in values:
+        merged.merge(node.children.pop(seg))
+        merged.literals.add(seg)
+    node.children["{slug}"] = merged
+    _join_typed_into_slug(node)
+    return True
+
+
+def _refused(node: _Node) -> bool:
+    infos = [info for _, info in node.infos()]
+    return bool(infos) and all(info.rejected and not info.success for info in infos)
 
 
 def _join_params(node: _Node, depth: int) -> bool:
