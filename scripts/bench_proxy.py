@@ -617,6 +617,19 @@ class Proxy:
                 Path(str(self.db) + suffix).unlink(missing_ok=True)
 
 
+def db_folded(db: Path) -> int:
+    """Exchanges folded into the evidence (the summaries' mark), -1 when unknown."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'summarized_through'").fetchone()
+            return int(row[0]) if row and row[0] else 0
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return -1
+
+
 def db_rows(db: Path) -> int:
     """Exchanges stored so far (read-only; WAL lets us read while the store child writes)."""
     try:
@@ -791,6 +804,7 @@ def measure(
     if proxy.db is not None:
         res.extra["rows_at_end"] = rows_at_end
         res.extra["rows"] = db_rows(proxy.db)
+        res.extra["folded"] = db_folded(proxy.db)
     proxy.cleanup()
     return res
 
@@ -809,7 +823,7 @@ def print_run(res: Result) -> None:
     if res.cpu_us:
         line += f"\n      CPU per request: proxy {res.cpu_us[0]:,.0f} us"
         if len(res.cpu_us) > 1:
-            line += f" + children (store, follower) {sum(res.cpu_us[1:]):,.0f} us"
+            line += f" + its store process {sum(res.cpu_us[1:]):,.0f} us"
     if res.errors or res.non2xx:
         line += f"  [{res.errors} socket errors, {res.non2xx} non-2xx]"
     if res.other_cores > NOISY_CORES:
@@ -818,7 +832,8 @@ def print_run(res: Result) -> None:
         sent = res.requests + res.warmup_requests
         line += f"\n      {res.summary or 'no summary'}; {sent} requests sent (incl. warm-up); "
         line += f"{res.extra.get('rows_at_end', '?')} rows stored when the load stopped, "
-        line += f"{res.extra.get('rows', '?')} after stop + drain ({res.drain_seconds:.1f} s)"
+        line += f"{res.extra.get('rows', '?')} after stop + drain ({res.drain_seconds:.1f} s), "
+        line += f"{res.extra.get('folded', '?')} folded into the evidence"
     print(line, flush=True)
 
 

@@ -195,7 +195,7 @@ def test_full_disk_counts_the_loss_and_never_breaks_traffic(tmp_path, shop):
     with running_proxy(shop.url, db) as proxy, httpx.Client(timeout=30) as client:
         assert client.get(proxy.url + "/api/v1/health").status_code == 200
         assert wait_for(lambda: db_rows(db, "SELECT count(*) FROM exchanges") == [(1,)])
-        (sink,) = proxy.children("recorder.capture.sink")
+        (sink,) = proxy.children("recorder.health.keeper")
         size = os.path.getsize(db) + os.path.getsize(f"{db}-wal")
         subprocess.run(
             ["prlimit", f"--pid={sink}", f"--fsize={size}:unlimited"], check=True

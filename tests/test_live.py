@@ -138,3 +138,56 @@ def test_live_drift_leaves_the_evidence_as_folding_without_it(tmp_path):
     assert any("type-mismatch GET /api/v1/orders/{orderId}" in line for line in logged)
     assert drift.counts["breaking"] > 0
     assert stored[True] == stored[False] and len(stored[True]) >= 3
+
+
+def test_folding_waits_while_traffic_is_busy_and_catches_up_when_it_is_light(tmp_path):
+    """The store process's follower: the proxy's tail latency rises with any work on its cores, so folding
+    waits while exchanges arrive fast, folds one slice at a time once the evidence lags too far, and catches
+    up fully when traffic is light."""
+    import json
+
+    import recorder
+    from recorder.health.follower import BATCH, Follower
+    from recorder.store import open_store
+
+    def entry(i: int) -> dict:
+        body = json.dumps({"id": i, "name": f"thing {i}"})
+        return {
+            "startedDateTime": f"2024-05-01T10:{i // 60 % 60:02d}:{i % 60:02d}.000Z",
+            "time": 1,
+            "request": {"method": "GET", "url": f"https://api.example.com/things/{i}", "httpVersion": "HTTP/1.1",
+                        "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+            "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1",
+                         "headers": [{"name": "Content-Type", "value": "application/json"}], "cookies": [],
+                         "content": {"size": len(body), "mimeType": "application/json", "text": body},
+                         "redirectURL": "", "headersSize": -1, "bodySize": -1},
+            "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0},
+        }  # fmt: skip
+
+    har = tmp_path / "t.har"
+    har.write_text(
+        json.dumps(
+            {"log": {"version": "1.2", "creator": {"name": "t"}, "entries": [entry(i) for i in range(250)]}}
+        )
+    )
+    db = tmp_path / "t.db"
+    recorder.import_traffic([har], db)
+    store = open_store(db)
+    events: list[dict] = []
+
+    busy = Follower(db, retention=None, contract=None, emit=events.append, log=print)
+    busy.arrived(250)  # 250 exchanges in the last second: the proxy is busy
+    busy.tick()
+    assert store.summarized_through() == 0  # nothing folded while busy
+
+    lagging = Follower(db, retention=None, contract=None, emit=events.append, log=print, max_lag=0.0)
+    lagging.arrived(250)
+    lagging.tick()  # busy, but the evidence lags: one slice
+    assert store.summarized_through() == BATCH
+
+    time.sleep(1.1)  # a second without new exchanges: traffic is light
+    busy.tick()
+    assert store.summarized_through() == 250
+    busy.finish()
+    assert events[-1] == {"event": "evidence", "summarised": 150, "findings": {}}
+    store.close()

@@ -85,8 +85,13 @@ def json_events(stream: Iterable[bytes]) -> Iterator[dict[str, Any]]:
             yield event
 
 
+STORE_MODULE = "recorder.capture.sink"  # stores only (`--no-follow`)
+KEEPER_MODULE = "recorder.health.keeper"  # stores and keeps evidence, retention and live drift current
+
+
 class SinkProcess:
-    """The child process that stores records, fed through its stdin pipe (non-blocking once ready)."""
+    """The child process that stores records, fed through its stdin pipe (non-blocking once ready); with
+    `settings["follow"]` it is the keeper, which also folds the evidence when traffic is light."""
 
     def __init__(self, db: str | Path, settings: dict[str, Any], session: dict[str, Any]) -> None:
         self.db = db
@@ -95,6 +100,7 @@ class SinkProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.summary: dict[str, Any] | None = None
         self.on_stats: Any = None  # called with the store's periodic counters (for /metrics)
+        self.on_evidence: Any = None  # ... with the evidence counters and live drift findings
         self._reader: threading.Thread | None = None
         self._ready = threading.Event()
 
@@ -108,7 +114,7 @@ class SinkProcess:
             [
                 sys.executable,
                 "-m",
-                "recorder.capture.sink",
+                KEEPER_MODULE if self.settings.get("follow") is not None else STORE_MODULE,
                 "--settings",
                 json.dumps(self.settings),
                 "--session",
@@ -138,6 +144,8 @@ class SinkProcess:
                 self.summary = event
             elif kind == "stats" and self.on_stats is not None:
                 self.on_stats(event)
+            elif kind == "evidence" and self.on_evidence is not None:
+                self.on_evidence(event)
 
     def wait_ready(self, timeout: float) -> bool:
         return self._ready.wait(timeout)
@@ -173,7 +181,8 @@ class SinkProcess:
                 return done
         return done
 
-    def close(self, timeout: float = 60.0) -> None:
+    def close(self, timeout: float = 300.0) -> None:
+        """Close the pipe and wait for the child: it writes what is left, reports, and folds the evidence."""
         if self.proc is None:
             return
         try:
@@ -188,46 +197,6 @@ class SinkProcess:
             self.proc.wait()
         if self._reader is not None:
             self._reader.join(5)
-
-
-class FollowerProcess:
-    """The low-priority child that keeps evidence, retention and live drift current (`recorder.health.follower`)."""
-
-    def __init__(self, db: str | Path, interval: float, retention: str, contract: str) -> None:
-        self.db = db
-        self.args = [sys.executable, "-m", "recorder.health.follower", "--interval", str(interval)]
-        if retention:
-            self.args += ["--retention", retention]
-        if contract:
-            self.args += ["--contract", contract]
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.on_stats: Any = None
-
-    def start(self) -> None:
-        env = dict(os.environ)
-        package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        env[DB_ENV] = str(self.db)
-        # its stderr is ours: live drift lines appear in the proxy's log
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, env=env, start_new_session=True)
-        threading.Thread(target=self._read, name="recorder-follower-events", daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        for event in json_events(self.proc.stdout):
-            if event.get("event") == "stats" and self.on_stats is not None:
-                self.on_stats(event)
-
-    def stop(self, timeout: float = 60.0) -> None:
-        """Ask for a last round (everything recorded folded into the evidence), then wait."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 class Recorder:
@@ -256,7 +225,6 @@ class Recorder:
         self._max_keep = DEFAULT_MAX_BODY * 8
         self.session_id = uuid.uuid4().hex
         self.final: dict[str, Any] | None = None
-        self._follower: FollowerProcess | None = None
         self.metrics: Any = None
 
     # -- mitmproxy lifecycle --------------------------------------------------------------------------------
@@ -285,7 +253,7 @@ class Recorder:
             "recorder_follow",
             bool,
             True,
-            "Keep evidence summaries and retention current in a low-priority child process.",
+            "Keep evidence summaries and retention current in the store process, when traffic is light.",
         )
         loader.add_option(
             "recorder_contract", str, "", "Contract (OpenAPI or Pact) to check live traffic against."
@@ -351,6 +319,11 @@ class Recorder:
             "metrics": bool(opts.recorder_metrics_port),
             "contract": opts.recorder_contract or None,
         }
+        if opts.recorder_follow:
+            sink_settings["follow"] = {
+                "retention": settings.retention.model_dump() if settings.retention.enabled else None,
+                "contract": opts.recorder_contract or None,
+            }
         session = {
             "id": self.session_id,
             "started": time.time(),
@@ -367,10 +340,6 @@ class Recorder:
         self._stopping = False
         self._thread = threading.Thread(target=self._write_loop, name="recorder-writer", daemon=True)
         self._thread.start()
-        if opts.recorder_follow:
-            retention = settings.retention.model_dump_json() if settings.retention.enabled else ""
-            self._follower = FollowerProcess(db, 2.0, retention, opts.recorder_contract)
-            self._follower.start()
         if opts.recorder_metrics_port:
             self._start_metrics(opts.recorder_metrics_host, opts.recorder_metrics_port)
 
@@ -380,8 +349,7 @@ class Recorder:
         self.metrics = ProxyMetrics(lambda: {"dropped": self.dropped, "queue_depth": self.queue_depth()})
         assert self._sink is not None
         self._sink.on_stats = self.metrics.update_store
-        if self._follower is not None:
-            self._follower.on_stats = self.metrics.update_follower
+        self._sink.on_evidence = self.metrics.update_follower
         try:
             self.metrics.serve(port, host)
         except OSError as exc:
@@ -399,10 +367,7 @@ class Recorder:
         self._thread.join()
         self._thread = None
         assert self._sink is not None
-        self._sink.close()
-        if self._follower is not None:
-            self._follower.stop()  # one last round: the evidence includes everything recorded
-            self._follower = None
+        self._sink.close()  # the keeper's last round: the evidence includes everything recorded
         summary = self._sink.summary or {}
         self.final = {
             "recorded": summary.get("recorded", 0),

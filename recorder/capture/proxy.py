@@ -43,7 +43,7 @@ class ProxyConfig:
     no_redact: bool = False
     contract: Path | None = None  # live drift against this contract
     metrics_port: int = 0  # Prometheus metrics (0: off)
-    follow: bool = True  # keep evidence and retention current in a child process
+    follow: bool = True  # keep evidence and retention current in the store process
     mitmproxy_options: dict[str, Any] = field(default_factory=dict)
 
 

@@ -18,7 +18,7 @@ import select
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -334,7 +334,7 @@ def write_all(writer: StoreWriter, records: Iterable[RawRecord], batch: int = 50
 
 
 def read_frame_batches(
-    fd: int, chunk: int = 1 << 20, linger: float = 0.0, batch: int = 512
+    fd: int, chunk: int = 1 << 20, linger: float = 0.0, batch: int = 512, idle: float | None = None
 ) -> Iterator[list[Any]]:
     """Unpickle length-prefixed frames until EOF, yielding them in batches (one transaction each).
 
@@ -343,7 +343,8 @@ def read_frame_batches(
     a transaction carries many exchanges instead of one or two (a commit costs as much as building ~2 rows).
     The wait sleeps in slices of 10 ms and then reads everything that came meanwhile (not a wake-up per frame:
     ~50 us per exchange under load). EOF yields what has arrived within a slice: nothing read is left behind
-    at shutdown.
+    at shutdown. With `idle`, an empty batch comes every `idle` seconds while nothing arrives (a tick for work
+    that waits for quiet).
     """
     buf = bytearray()
     frames: list[Any] = []
@@ -359,6 +360,9 @@ def read_frame_batches(
                 yield frames  # nothing more came in time
                 frames = []
                 continue
+        if idle is not None and not frames and not select.select([fd], [], [], idle)[0]:
+            yield []  # quiet: a tick
+            continue
         data = os.read(fd, chunk)
         if not data:  # EOF; an incomplete last frame (a writer that died mid-frame) is ignored
             if frames:
@@ -384,33 +388,39 @@ def read_frame_batches(
 STORE_NICE = 5  # the store gives way to the proxy: a burst waits in the pipe (1 MB) and is written ms later
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry of the child process started by the capture addon."""
-    parser = argparse.ArgumentParser(prog="python -m recorder.capture.sink")
+def store_parser(prog: str) -> argparse.ArgumentParser:
+    """The command line of the store process (`--db`, `--settings`, `--session`)."""
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--db", default=os.environ.get(DB_ENV), help=f"the database (default: ${DB_ENV})")
     parser.add_argument("--settings", required=True, help="JSON: provider, consumer_header, max_body, redact")
     parser.add_argument("--session", required=True, help="JSON: the session row")
-    args = parser.parse_args(argv)
-    settings = json.loads(args.settings)
-    session = json.loads(args.session)
-    out = sys.stdout
+    return parser
 
+
+def json_lines(out: Any) -> Callable[[dict[str, Any]], None]:
+    """`emit(event)`: one JSON line per event on `out`, safe from several threads."""
     lock = threading.Lock()
 
     def emit(event: dict[str, Any]) -> None:
         with lock:
-            out.write(json.dumps(event) + "\n")
-            out.flush()
+            try:
+                out.write(json.dumps(event) + "\n")
+                out.flush()
+            except (BrokenPipeError, ValueError):  # the proxy is gone: nothing to tell
+                pass
 
+    return emit
+
+
+def store_writer(db: str, settings: dict[str, Any], session: dict[str, Any], emit: Any) -> StoreWriter:
+    """The writer the store process feeds, with the redaction and metrics its settings ask for."""
     builder = RowBuilder(
         provider=settings.get("provider"),
         consumer_header=(settings.get("consumer_header") or "x-consumer").lower(),
         max_body=int(settings.get("max_body") or DEFAULT_MAX_BODY),
         redactor=Redactor(RedactionSettings.model_validate(settings.get("redact") or {})),
     )
-    if not args.db:
-        parser.error(f"no database: give --db or set {DB_ENV}")
-    writer = StoreWriter(args.db, builder, session, emit=emit)
+    writer = StoreWriter(db, builder, session, emit=emit)
     if settings.get("metrics"):
         writer.track_operations(settings.get("contract"))
 
@@ -420,10 +430,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 writer.report_stats(every=0.0)
 
         threading.Thread(target=report_every_second, name="recorder-sink-stats", daemon=True).start()
-    lower_priority(STORE_NICE)
-    emit({"event": "ready"})
+    return writer
+
+
+def serve(
+    writer: StoreWriter, fd: int, after: Callable[[int], None] | None = None, idle: float | None = None
+) -> None:
+    """Write what the proxy pipes to `fd` until EOF; `after(n)` runs after each batch of `n` exchanges and,
+    with `idle`, every `idle` seconds while nothing arrives (n = 0)."""
     linger = LINGER_SECONDS if hasattr(select, "select") and os.name != "nt" else 0.0
-    for frames in read_frame_batches(sys.stdin.fileno(), linger=linger):
+    for frames in read_frame_batches(fd, linger=linger, idle=idle):
         records = []
         for frame in frames:
             if isinstance(frame, tuple) and frame and frame[0] == "counters":
@@ -433,15 +449,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         if records:
             writer.write(records)
             writer.report_stats()
+        if after is not None:
+            after(len(records))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry of the store process (storing only; `recorder.health.keeper` also keeps the evidence current)."""
+    parser = store_parser("python -m recorder.capture.sink")
+    args = parser.parse_args(argv)
+    if not args.db:
+        parser.error(f"no database: give --db or set {DB_ENV}")
+    emit = json_lines(sys.stdout)
+    writer = store_writer(args.db, json.loads(args.settings), json.loads(args.session), emit)
+    lower_priority(STORE_NICE)
+    emit({"event": "ready"})
+    serve(writer, sys.stdin.fileno())
     emit({"event": "summary", **writer.close()})
     return 0
 
 
-if __name__ == "__main__":  # pragma: no cover
+def ignore_stop_signals() -> None:
+    """The proxy decides when its store process stops (EOF on stdin), and a full disk is a counted error."""
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy decides when we stop: EOF on stdin
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if hasattr(signal, "SIGXFSZ"):  # a full disk / file size limit must be an error we count, not our death
+    if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    ignore_stop_signals()
     sys.exit(main())

@@ -75,7 +75,7 @@ def proxy(
         bool,
         typer.Option(
             "--follow/--no-follow",
-            help="Keep evidence and retention current in a low-priority child process.",
+            help="Keep evidence, retention and live drift current in the store process, when traffic is light.",
         ),
     ] = True,
 ) -> None:

@@ -436,8 +436,10 @@ def catch_up(
     batch: int = 2000,
     progress: Callable[[int, int], None] | None = None,
     on_batch: Callable[[list[OperationSummary], list[int]], Callable[[], None]] | None = None,
+    limit: int | None = None,
 ) -> int:
-    """Fold exchanges recorded since the last run into the stored summaries; returns how many were added.
+    """Fold exchanges recorded since the last run into the stored summaries; returns how many were added
+    (at most about `limit`, in whole batches, when given).
 
     Each batch is summarised without holding a lock (writers keep writing); only the merge into the stored
     summaries takes the write lock, and a batch another process folded in meanwhile is simply dropped, so
@@ -446,7 +448,7 @@ def catch_up(
     returns what to do once the batch is committed."""
     done = 0
     total = None
-    while True:
+    while limit is None or done < limit:
         last = store.summarized_through()
         if total is None and progress is not None:
             total = store.count_exchanges(after_id=last)
@@ -479,6 +481,7 @@ def catch_up(
             committed()
         if progress is not None:
             progress(done, total or done)
+    return done
 
 
 def follow(store: Store, interval: float = 2.0, stop: Callable[[], bool] | None = None) -> None:
