@@ -177,6 +177,7 @@ class Stub:
             )
         self._verdicts: dict[Any, list[dict[str, Any]]] = {}
         self._rendered: dict[Any, StubResponse] = {}
+        self._matches: dict[tuple[str, str], tuple[_OperationPlan, dict[str, str]] | None] = {}
 
     @property
     def title(self) -> str:
@@ -194,7 +195,18 @@ class Stub:
         body: bytes = b"",
     ) -> StubResponse:
         """The stub's answer to one request (`path` without the query; `query` the raw query string)."""
-        method = method.upper()
+        return self._respond(method.upper(), path, query, [(k.lower(), v) for k, v in headers], body)
+
+    def _respond(
+        self,
+        method: str,
+        path: str,
+        query: str | bytes,
+        headers: Iterable[tuple[str, str]] | Iterable[tuple[bytes, bytes]],
+        body: bytes,
+    ) -> StubResponse:
+        """`respond` with the method in upper case and header names in lower case, as text or (from ASGI)
+        as bytes: only the few headers the stub reads are decoded."""
         found = self._match(method, path)
         if found is None and method == "HEAD":
             found = self._match("GET", path)
@@ -206,15 +218,15 @@ class Stub:
         wanted: dict[str, str] = {}
         ctype = prefer = accept = None
         for key, value in headers:
-            low = key.lower()
+            low = key.decode("latin-1") if isinstance(key, bytes) else key
             if low in plan.header_names:
-                wanted[low] = value
+                wanted[low] = _text(value)
             elif low == "content-type":
-                ctype = value
+                ctype = _text(value)
             elif low == "accept":
-                accept = value
+                accept = _text(value)
             elif low == "prefer":
-                prefer = value
+                prefer = _text(value)
         query_dict = parse_qs(qs, keep_blank_values=True) if qs else {}
         violations = self._judge(plan, path, params, qs, query_dict, wanted, ctype, body)
         if violations:
@@ -224,14 +236,22 @@ class Stub:
         )
 
     def _match(self, method: str, path: str) -> tuple[_OperationPlan, dict[str, str]] | None:
-        """`Checker.match`, with routes grouped by method."""
+        """`Checker.match`, with routes grouped by method; remembered per (method, path)."""
+        key = (method, path)
+        if key in self._matches:
+            return self._matches[key]
+        found = None
         for regex, names, plan in self._routes.get(method, ()):
             m = regex.fullmatch(path)
             if m:
-                return plan, {
+                found = plan, {
                     n: unquote(v) if "%" in v else v for n, v in zip(names, m.groups(), strict=True)
                 }
-        return None
+                break
+        if len(self._matches) >= CACHE_SIZE:
+            self._matches.clear()
+        self._matches[key] = found
+        return found
 
     def _judge(
         self,
@@ -522,10 +542,13 @@ class Stub:
         else:
             raw_path = scope.get("raw_path")
             path = raw_path.decode("latin-1") if raw_path else scope["path"]
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-            try:
-                response = self.respond(
-                    scope["method"], path, scope.get("query_string", b""), headers, b"".join(chunks)
+            try:  # ASGI header names come in lower case
+                response = self._respond(
+                    scope["method"].upper(),
+                    path,
+                    scope.get("query_string", b""),
+                    scope["headers"],
+                    chunks[0] if len(chunks) == 1 else b"".join(chunks),
                 )
             except Exception as exc:  # a bug of ours: say so in the response, the consumer's test shows it
                 response = _json_response(500, {"error": f"stub error: {type(exc).__name__}: {exc}"})
@@ -535,6 +558,10 @@ class Stub:
         await send(
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else response.body}
         )
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
 def _echo_fields(schema: dict[str, Any] | None) -> dict[str, tuple[dict[str, Any], str]]:
