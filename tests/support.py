@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +22,62 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RECORDER = [sys.executable, "-m", "recorder"]
 BIG = 10 * 1024 * 1024
+
+
+JSON_HEADERS = ({"name": "Content-Type", "value": "application/json"},)
+
+
+def har_entry(
+    method: str,
+    url: str,
+    status: int,
+    body: object,
+    started: str,
+    *,
+    request_headers: Sequence[dict[str, str]] = (),
+    response_headers: Sequence[dict[str, str]] = JSON_HEADERS,
+    **request: object,
+) -> dict[str, Any]:
+    """One HAR 1.2 entry: a JSON `body` answered with `status` (extra `request` fields, e.g. `postData`)."""
+    text = json.dumps(body)
+    return {
+        "startedDateTime": started,
+        "time": 12.5,
+        "request": {
+            "method": method,
+            "url": url,
+            "httpVersion": "HTTP/1.1",
+            "headers": list(request_headers),
+            "queryString": [],
+            "cookies": [],
+            "headersSize": -1,
+            "bodySize": 0,
+            **request,
+        },
+        "response": {
+            "status": status,
+            "statusText": "OK",
+            "httpVersion": "HTTP/1.1",
+            "headers": list(response_headers),
+            "cookies": [],
+            "content": {"size": len(text), "mimeType": "application/json", "text": text},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": 12, "receive": 0.5},
+    }
+
+
+def har_file(path: Path, entries: Sequence[dict[str, Any]]) -> Path:
+    """Write a HAR 1.2 file of these entries."""
+    path.write_text(
+        json.dumps(
+            {"log": {"version": "1.2", "creator": {"name": "test", "version": "1"}, "entries": list(entries)}}
+        )
+    )
+    return path
 
 
 def payload_bytes(name: str, size: int) -> bytes:

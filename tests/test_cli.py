@@ -15,47 +15,28 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import db_rows, run_cli, running_proxy
+from support import db_rows, har_entry, run_cli, running_proxy
 
 from recorder.cli import app
 
 
 def _har_entry(method: str, url: str, status: int, body: object, started: str, **extra: object) -> dict:
-    text = json.dumps(body)
-    return {
-        "startedDateTime": started,
-        "time": 12.5,
-        "request": {
-            "method": method,
-            "url": url,
-            "httpVersion": "HTTP/1.1",
-            "headers": [
-                {"name": "X-Consumer", "value": "browser"},
-                {"name": "Authorization", "value": "Bearer s3cr3t-t0ken"},
-            ],
-            "queryString": [],
-            "cookies": [],
-            "headersSize": -1,
-            "bodySize": 0,
-            **extra,
-        },
-        "response": {
-            "status": status,
-            "statusText": "OK",
-            "httpVersion": "HTTP/1.1",
-            "headers": [
-                {"name": "Content-Type", "value": "application/json"},
-                {"name": "Content-Encoding", "value": "gzip"},
-            ],
-            "cookies": [],
-            "content": {"size": len(text), "mimeType": "application/json", "text": text},
-            "redirectURL": "",
-            "headersSize": -1,
-            "bodySize": -1,
-        },
-        "cache": {},
-        "timings": {"send": 0, "wait": 12, "receive": 0.5},
-    }
+    return har_entry(
+        method,
+        url,
+        status,
+        body,
+        started,
+        request_headers=[
+            {"name": "X-Consumer", "value": "browser"},
+            {"name": "Authorization", "value": "Bearer s3cr3t-t0ken"},
+        ],
+        response_headers=[
+            {"name": "Content-Type", "value": "application/json"},
+            {"name": "Content-Encoding", "value": "gzip"},  # HAR text is decoded: never decoded again
+        ],
+        **extra,
+    )
 
 
 @pytest.fixture

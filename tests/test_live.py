@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 import httpx
-from support import db_rows, run_cli, running_proxy, wait_for
+from support import db_rows, har_entry, har_file, run_cli, running_proxy, wait_for
 
 from recorder.demo.consumer import drive
 from recorder.demo.provider import ShopServer
@@ -144,32 +144,15 @@ def test_folding_waits_while_traffic_is_busy_and_catches_up_when_it_is_light(tmp
     """The store process's follower: the proxy's tail latency rises with any work on its cores, so folding
     waits while exchanges arrive fast, folds one slice at a time once the evidence lags too far, and catches
     up fully when traffic is light."""
-    import json
-
     import recorder
     from recorder.health.follower import BATCH, Follower
     from recorder.store import open_store
 
-    def entry(i: int) -> dict:
-        body = json.dumps({"id": i, "name": f"thing {i}"})
-        return {
-            "startedDateTime": f"2024-05-01T10:{i // 60 % 60:02d}:{i % 60:02d}.000Z",
-            "time": 1,
-            "request": {"method": "GET", "url": f"https://api.example.com/things/{i}", "httpVersion": "HTTP/1.1",
-                        "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
-            "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1",
-                         "headers": [{"name": "Content-Type", "value": "application/json"}], "cookies": [],
-                         "content": {"size": len(body), "mimeType": "application/json", "text": body},
-                         "redirectURL": "", "headersSize": -1, "bodySize": -1},
-            "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0},
-        }  # fmt: skip
-
-    har = tmp_path / "t.har"
-    har.write_text(
-        json.dumps(
-            {"log": {"version": "1.2", "creator": {"name": "t"}, "entries": [entry(i) for i in range(250)]}}
-        )
-    )
+    entries = [
+        har_entry("GET", f"https://api.example.com/things/{i}", 200, {"id": i}, "2024-05-01T10:00:00.000Z")
+        for i in range(250)
+    ]
+    har = har_file(tmp_path / "t.har", entries)
     db = tmp_path / "t.db"
     recorder.import_traffic([har], db)
     store = open_store(db)

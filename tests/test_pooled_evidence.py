@@ -3,51 +3,23 @@ of them (its enums), with each operation keeping its own values."""
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
 import yaml
+from support import har_entry, har_file
 
 import recorder
 
 
 def _entry(path: str, body: object, second: int) -> dict:
-    text = json.dumps(body)
-    return {
-        "startedDateTime": f"2024-05-01T10:{second // 60:02d}:{second % 60:02d}.000Z",
-        "time": 5,
-        "request": {
-            "method": "GET",
-            "url": f"https://api.example.com{path}",
-            "httpVersion": "HTTP/1.1",
-            "headers": [{"name": "X-Consumer", "value": "web"}],
-            "queryString": [],
-            "cookies": [],
-            "headersSize": -1,
-            "bodySize": 0,
-        },
-        "response": {
-            "status": 200,
-            "statusText": "OK",
-            "httpVersion": "HTTP/1.1",
-            "headers": [{"name": "Content-Type", "value": "application/json"}],
-            "cookies": [],
-            "content": {"size": len(text), "mimeType": "application/json", "text": text},
-            "redirectURL": "",
-            "headersSize": -1,
-            "bodySize": -1,
-        },
-        "cache": {},
-        "timings": {"send": 0, "wait": 5, "receive": 0},
-    }
+    started = f"2024-05-01T10:{second // 60:02d}:{second % 60:02d}.000Z"
+    return har_entry("GET", f"https://api.example.com{path}", 200, body, started)
 
 
 def _export(tmp_path: Path, entries: list[dict]) -> dict:
-    har = tmp_path / "traffic.har"
-    har.write_text(json.dumps({"log": {"version": "1.2", "creator": {"name": "t"}, "entries": entries}}))
     db = tmp_path / "traffic.db"
-    recorder.import_traffic([har], db)
+    recorder.import_traffic([har_file(tmp_path / "traffic.har", entries)], db)
     out = tmp_path / "openapi.yaml"
     recorder.export_openapi(db, out)
     return yaml.safe_load(out.read_text())

@@ -132,22 +132,17 @@ def _drop_nested(candidates: list[DeprecationCandidate]) -> list[DeprecationCand
 
 def _coverage(summary: OperationSummary) -> tuple[int, int]:
     seen = total = 0
-    for code, status in summary.statuses.items():
-        if not code.startswith("2"):
-            continue
-        for body in status.bodies.values():
-            if body.node is None:
-                continue
-            for part in subschemas(body.node.to_schema()):
-                target = part["items"] if part["type"] == "array" and part.get("items") else part
-                for sub in subschemas(target):
-                    if sub["type"] != "object":
-                        continue
-                    stats = sub.get("x-stats", {})
-                    n = stats.get("n", 0)
-                    for count in stats.get("p", {}).values():
-                        total += 1
-                        seen += int(count == n)
+    for body in summary.success_bodies():
+        for part in subschemas(body):
+            target = part["items"] if part["type"] == "array" and part.get("items") else part
+            for sub in subschemas(target):
+                if sub["type"] != "object":
+                    continue
+                stats = sub.get("x-stats", {})
+                n = stats.get("n", 0)
+                for count in stats.get("p", {}).values():
+                    total += 1
+                    seen += int(count == n)
     return seen, total
 
 

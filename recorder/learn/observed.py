@@ -111,40 +111,31 @@ def _names(summary: OperationSummary) -> frozenset[str]:
     """Identifier values (`id`, `name`, `login`...) that every 2xx JSON answer carried alike, at the top or
     one object down (`{"data": {"id": "abc"}}`): what a resource answering at this path calls itself."""
     names: set[str] = set()
-    for code, status in summary.statuses.items():
-        if not code.startswith("2"):
-            continue
-        for body in status.bodies.values():
-            if body.node is None:
-                continue
-            tops = [p for p in subschemas(body.node.to_schema()) if p["type"] == "object"]
-            levels = tops + [
-                q
-                for top in tops
-                for sub in (top.get("properties") or {}).values()
-                for q in subschemas(sub)
-                if q["type"] == "object"
-            ]
-            for part in levels:
-                for key, sub in (part.get("properties") or {}).items():
-                    if key.lower() not in _NAME_KEYS:
-                        continue
-                    for scalar in subschemas(sub):
-                        values = scalar.get("x-stats", {}).get("vals")
-                        if scalar["type"] in ("string", "integer") and values and len(values) == 1:
-                            names.add(str(values[0][0]))
+    for body in summary.success_bodies():
+        tops = [p for p in subschemas(body) if p["type"] == "object"]
+        levels = tops + [
+            q
+            for top in tops
+            for sub in (top.get("properties") or {}).values()
+            for q in subschemas(sub)
+            if q["type"] == "object"
+        ]
+        for part in levels:
+            for key, sub in (part.get("properties") or {}).items():
+                if key.lower() not in _NAME_KEYS:
+                    continue
+                for scalar in subschemas(sub):
+                    values = scalar.get("x-stats", {}).get("vals")
+                    if scalar["type"] in ("string", "integer") and values and len(values) == 1:
+                        names.add(str(values[0][0]))
     return frozenset(names)
 
 
 def response_fields(summary: OperationSummary) -> frozenset[str]:
     """Field paths of 2xx JSON responses (a fingerprint used to tell slugs from resources)."""
     fields: set[str] = set()
-    for code, status in summary.statuses.items():
-        if not code.startswith("2"):
-            continue
-        for body in status.bodies.values():
-            if body.node is not None:
-                _field_paths(body.node.to_schema(), "", fields, 0)
+    for body in summary.success_bodies():
+        _field_paths(body, "", fields, 0)
     return frozenset(fields)
 
 

@@ -250,13 +250,7 @@ def _collapse(node: _Node, min_siblings: int, answered: frozenset[str], depth: i
                 and any(_succeeds(node.children[seg]) for seg in group)
                 and not _collections(group)
             ):
-                merged = _Node(literals=set(group))
-                for seg in group:
-                    merged.merge(node.children.pop(seg))
-                if "{slug}" in node.children:
-                    node.children["{slug}"].merge(merged)
-                else:
-                    node.children["{slug}"] = merged
+                _into_slug(node, group)
                 changed = True
     if any(seg.startswith("{") for seg in node.children):
         changed = _join_params(node, depth) or changed
@@ -266,6 +260,15 @@ def _collapse(node: _Node, min_siblings: int, answered: frozenset[str], depth: i
 
 
 HIGH_CARDINALITY = 12  # distinct values at one position of the path before their number alone decides
+
+
+def _into_slug(node: _Node, segments: Iterable[str]) -> None:
+    """Make these literal children values of the node's slug parameter (made if there is none)."""
+    merged = node.children.pop("{slug}", None) or _Node()
+    for seg in segments:
+        merged.merge(node.children.pop(seg))
+        merged.literals.add(seg)
+    node.children["{slug}"] = merged
 
 
 def _merge_many_values(node: _Node, literal: list[str], depth: int) -> bool:
@@ -279,11 +282,7 @@ def _merge_many_values(node: _Node, literal: list[str], depth: int) -> bool:
     reached = sum(info.count for seg in candidates for _, info in node.children[seg].infos())
     if len(candidates) * 2 < reached:
         return False
-    merged = node.children.pop("{slug}", None) or _Node()
-    for seg in candidates:
-        merged.merge(node.children.pop(seg))
-        merged.literals.add(seg)
-    node.children["{slug}"] = merged
+    _into_slug(node, candidates)
     return True
 
 
@@ -301,11 +300,7 @@ def _merge_self_named(node: _Node, depth: int) -> bool:
     params = sorted(seg for seg in node.children if seg.startswith("{"))
     if not named or (len(named) < 2 and not params):
         return False
-    merged = node.children.pop("{slug}", None) or _Node()
-    for seg in named:
-        merged.merge(node.children.pop(seg))
-        merged.literals.add(seg)
-    node.children["{slug}"] = merged
+    _into_slug(node, named)
     _join_typed_into_slug(node)  # a typed id beside them takes the same parameter
     return True
 
@@ -329,11 +324,7 @@ def _merge_validated_values(node: _Node, depth: int, answered: frozenset[str]) -
     values = [s for s in group if routes[s] == known] + [s for s in refused if routes[s] <= known]
     if len(values) < 3:
         return False
-    merged = node.children.pop("{slug}", None) or _Node()
-    for seg in values:
-        merged.merge(node.children.pop(seg))
-        merged.literals.add(seg)
-    node.children["{slug}"] = merged
+    _into_slug(node, values)
     _join_typed_into_slug(node)
     return True
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from recorder.common.jsonvalues import body_value, typed_multidict, typed_value
@@ -323,6 +323,14 @@ class OperationSummary:
             "lastConsumer": self.last_consumer,
             "seen": dict(sorted(self.seen.items())),
         }
+
+    def success_bodies(self) -> Iterator[dict[str, Any]]:
+        """The evidence of every 2xx response body (one per status and media type)."""
+        for code, status in self.statuses.items():
+            if code.startswith("2"):
+                for body in status.bodies.values():
+                    if body.node is not None:
+                        yield body.node.to_schema()
 
     def mark_seen(self) -> None:
         """Record, for every element present in this summary, that it was seen at `last` (by `last_consumer`).

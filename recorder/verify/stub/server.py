@@ -244,9 +244,10 @@ class Stub:
         for regex, names, plan in self._routes.get(method, ()):
             m = regex.fullmatch(path)
             if m:
-                found = plan, {
-                    n: unquote(v) if "%" in v else v for n, v in zip(names, m.groups(), strict=True)
-                }
+                found = (
+                    plan,
+                    {n: unquote(v) if "%" in v else v for n, v in zip(names, m.groups(), strict=True)},
+                )
                 break
         if len(self._matches) >= CACHE_SIZE:
             self._matches.clear()
