@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from recorder.common.redact import Redactor
 from recorder.common.routes import split_path
@@ -17,7 +18,7 @@ from recorder.config import InferenceSettings, Settings
 from recorder.errors import StoreError
 from recorder.learn.finalize import FieldPool, Thresholds, finalize_schema, observations, subschemas
 from recorder.learn.infer import EvidenceNode, merge_summaries
-from recorder.learn.paths import ShapeInfo, Template, template_paths
+from recorder.learn.paths import ShapeInfo, Template, path_shape, template_paths
 from recorder.learn.summaries import OperationSummary, catch_up, load_summaries, providers
 from recorder.model import Body, Contract, Evidence, Operation, Parameter, Response
 from recorder.store import Store
@@ -230,6 +231,34 @@ def _pool_bodies(bodies: Iterable[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
     return {key: merge_summaries(*schemas) for key, schemas in groups.items() if len(schemas) > 1}
 
 
+def redirect_hops(summaries: Iterable[OperationSummary]) -> set[tuple[str, str]]:
+    """(method, shape) of the hops on the way to another operation: every answer a redirect whose `Location`
+    is a path the same API answered, without redirecting, for the same method (Kinto's `PUT /accounts/user`
+    -> 307 `/v1/accounts/user`; a trailing-slash redirect). The consumer's interaction is the target's; the
+    hop is transport, not an operation of the contract. A redirect anywhere else (another host, a login
+    page nobody recorded, too many targets to list) stays an operation."""
+    summaries = list(summaries)
+    answered = {(s.method, s.shape) for s in summaries if any(code[:1] != "3" for code in s.statuses)}
+    hops = set()
+    for summary in summaries:
+        if not summary.statuses or any(code[:1] != "3" for code in summary.statuses):
+            continue
+        targets = [_locations(status.headers.to_schema()) for status in summary.statuses.values()]
+        if all(t and all((summary.method, path_shape(p)[0]) in answered for p in t) for t in targets):
+            hops.add((summary.method, summary.shape))
+    return hops
+
+
+def _locations(headers: dict[str, Any]) -> list[str] | None:
+    """The paths of the `Location` values a status's header evidence saw (None: absent, or too many)."""
+    location = (headers.get("properties") or {}).get("location") or {}
+    values = location.get("x-stats", {}).get("vals")
+    if not values:
+        return None
+    paths = [urlsplit(str(value)).path for value, _ in values]
+    return paths if all(p.startswith("/") for p in paths) else None
+
+
 def _succeeded(summary: OperationSummary) -> bool:
     return any(code[:1] in ("2", "3") for code in summary.statuses)
 
@@ -256,6 +285,8 @@ def contract_from_summaries(
 ) -> Observed:
     """Templates, merged evidence and a `Contract` from summaries."""
     summaries = list(summaries)
+    hops = redirect_hops(summaries)
+    summaries = [s for s in summaries if (s.method, s.shape) not in hops]
     infos = [shape_info(s) for s in summaries]
     templates = template_paths(infos, options.pinned)
     groups: dict[tuple[str, str], list[tuple[OperationSummary, Template]]] = {}
