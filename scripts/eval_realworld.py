@@ -244,7 +244,14 @@ def exercised(run: Run, published: dict[str, Any], scored: dict[str, Any]) -> No
     ]
 
 
-def pacts(run: Run, provider_url: str, headers: list[str], reruns: int, before: Any = None) -> None:
+def pacts(
+    run: Run,
+    provider_url: str,
+    headers: list[str],
+    reruns: int,
+    before: Any = None,
+    reset: list[dict[str, Any]] | None = None,
+) -> None:
     out_dir = run.dir / "pacts"
     code, out, err = run.cli(
         "export pact", ["export", "pact", "--db", str(run.dir / "traffic.db"), "-o", str(out_dir)]
@@ -255,7 +262,7 @@ def pacts(run: Run, provider_url: str, headers: list[str], reruns: int, before: 
     run.stage("export pact", True)
     if before is not None:
         before()
-    result = measure.verify_pacts(out_dir, provider_url, headers)
+    result = measure.verify_pacts(out_dir, provider_url, headers, reset=reset)
     # flakiness evidence: verify the files with failures again and compare the failing sets
     first = {(f["file"], f["interaction"]): f["reason"] for f in result["failures"]}
     flaky: list[dict[str, str]] = []
@@ -264,7 +271,7 @@ def pacts(run: Run, provider_url: str, headers: list[str], reruns: int, before: 
             break
         if before is not None:
             before()
-        again = measure.verify_pacts(out_dir, provider_url, headers)
+        again = measure.verify_pacts(out_dir, provider_url, headers, reset=reset)
         later = {(f["file"], f["interaction"]): f["reason"] for f in again["failures"]}
         for file, desc in sorted(set(first) ^ set(later)):
             flaky.append(
@@ -589,7 +596,7 @@ def measure_kinto(cache: Cache, workdir: Path, args: argparse.Namespace) -> dict
             resets.append(kinto.reset(proxied_url))
 
         auth = [f"Authorization: {kinto.basic_auth()}"]
-        pacts(run, proxied_url, auth, args.pact_reruns, before=reset)
+        pacts(run, proxied_url, auth, args.pact_reruns, before=reset, reset=kinto.RESET_REQUESTS)
         reset()
         replay(run, proxied_url, run.dir / "export.yaml", auth)
         res["resets"] = resets

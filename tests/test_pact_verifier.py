@@ -196,3 +196,132 @@ def test_pacts_with_mixed_items_forms_and_a_failure_pass_the_official_verifier(t
     _Tracker.broken = True  # `labels` becomes a string: the pact must catch it
     with pytest.raises(Exception, match=r"(?i)verif|fail|mismatch"):
         _verify(pacts, tracker)
+
+
+class _Store(BaseHTTPRequestHandler):
+    """A stateful provider: documents under /buckets/{b} and /buckets/{b}/docs/{d}, with ETags and
+    `If-Match`/`If-None-Match`, as Kinto keeps them: what a verification meets depends on earlier writes."""
+
+    protocol_version = "HTTP/1.1"
+    data: dict[str, dict] = {}
+    version = 0
+
+    def log_message(self, format, *args):
+        pass
+
+    def _send(self, status: int, value: object = None) -> None:
+        body = json.dumps(value).encode() if value is not None else b""
+        self.send_response(status)
+        if value is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _parent_missing(self) -> bool:
+        parent = self.path.rsplit("/docs/", 1)[0] if "/docs/" in self.path else None
+        return parent is not None and parent not in self.data
+
+    def do_GET(self):
+        if self.path in self.data:
+            return self._send(200, {"data": self.data[self.path], "etag": self.data[self.path]["v"]})
+        return self._send(404, {"error": "missing", "path": self.path})
+
+    def do_PUT(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        doc = json.loads(self.rfile.read(length) or b"{}")
+        if self._parent_missing():
+            return self._send(403, {"error": "no such bucket"})
+        exists = self.path in self.data
+        if self.headers.get("If-None-Match") == "*" and exists:
+            return self._send(412, {"error": "exists", "path": self.path})
+        match = self.headers.get("If-Match")
+        if match is not None and (not exists or str(self.data[self.path]["v"]) != match.strip('"')):
+            return self._send(412, {"error": "changed", "path": self.path})
+        type(self).version += 1
+        self.data[self.path] = {"id": self.path.rsplit("/", 1)[1], "v": type(self).version, **doc}
+        self._send(200 if exists else 201, {"data": self.data[self.path]})
+
+    def do_DELETE(self):
+        if self.path not in self.data:
+            return self._send(404, {"error": "missing", "path": self.path})
+        for key in [k for k in self.data if k == self.path or k.startswith(self.path + "/")]:
+            del self.data[key]
+        self._send(200, {"deleted": True})
+
+
+@pytest.fixture
+def store_provider():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Store)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        _Store.data = {}
+        server.shutdown()
+        server.server_close()
+
+
+def test_provider_states_replay_the_recorded_writes_an_answer_depended_on(store_provider, tmp_path):
+    """Each interaction carries, as its provider state, the writes recorded before it on its path and the
+    paths above it; a state handler that empties the provider and sends them makes every interaction pass,
+    conditional requests included. Without it, the same pact fails on a fresh provider."""
+    db = tmp_path / "t.db"
+    json_headers = {"Accept": "application/json", "X-Consumer": "web"}
+    with running_proxy(store_provider, db, "--provider", "docs") as proxy, httpx.Client() as client:
+        for b in ("red", "blue"):
+            assert (
+                client.put(f"{proxy.url}/buckets/{b}", json={"title": b}, headers=json_headers).status_code
+                == 201
+            )
+            doc = f"{proxy.url}/buckets/{b}/docs/d1"
+            create = {**json_headers, "If-None-Match": "*"}
+            assert client.put(doc, json={"n": 1}, headers=create).status_code == 201
+            etag = client.get(doc, headers=json_headers).json()["etag"]
+            assert (
+                client.put(doc, json={"n": 2}, headers={**json_headers, "If-Match": f'"{etag}"'}).status_code
+                == 200
+            )
+            assert (
+                client.put(doc, json={"n": 3}, headers={**json_headers, "If-Match": '"1"'}).status_code == 412
+            )
+            assert client.put(doc, json={"n": 4}, headers=create).status_code == 412
+            assert client.delete(doc, headers=json_headers).status_code == 200
+            assert client.get(doc, headers=json_headers).status_code == 404
+    pacts = tmp_path / "pacts"
+    assert run_cli("export", "pact", "--db", str(db), "-o", str(pacts)).returncode == 0
+    (pact_file,) = pacts.iterdir()
+    interactions = {i["description"]: i for i in json.loads(pact_file.read_text())["interactions"]}
+    got = interactions["GET /buckets/{bucketSlug}/docs/d1 -> 200"]["providerStates"][0]
+    assert [(r["method"], r["path"]) for r in got["params"]["requests"]] == [
+        ("PUT", "/buckets/blue"),
+        ("PUT", "/buckets/blue/docs/d1"),
+    ] or [(r["method"], r["path"]) for r in got["params"]["requests"]] == [
+        ("PUT", "/buckets/red"),
+        ("PUT", "/buckets/red/docs/d1"),
+    ]
+    assert got["name"].startswith("recorded: PUT /buckets/")
+    created = interactions["PUT /buckets/{bucketSlug}/docs/d1 -> 201"]
+    assert created["request"]["headers"]["If-None-Match"] == "*"  # a condition that holds on any data
+    assert [r["path"].count("/") for r in created["providerStates"][0]["params"]["requests"]] == [2]
+    assert "If-Match" not in interactions["PUT /buckets/{bucketSlug}/docs/d1 -> 200"]["request"].get(
+        "headers", {}
+    )  # an ETag that passed against recorded data would fail against other data
+
+    from pact import Verifier
+
+    def replay_state(state: str, action: str = "setup", parameters: dict | None = None) -> None:
+        if action != "setup":
+            return
+        _Store.data = {}  # the provider's reset
+        for request in (parameters or {}).get("requests", []):
+            httpx.request(request["method"], store_provider + request["path"], json=request.get("body"))
+
+    _Store.data = {}
+    Verifier("docs", host="127.0.0.1").add_source(str(pacts)).add_transport(url=store_provider).state_handler(
+        replay_state
+    ).verify()
+    _Store.data = {}
+    with pytest.raises(Exception, match=r"(?i)verif|fail|mismatch"):  # the same pact, no states applied
+        Verifier("docs", host="127.0.0.1").add_source(str(pacts)).add_transport(url=store_provider).verify()

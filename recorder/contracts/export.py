@@ -99,6 +99,7 @@ def consumer_examples(
             if body is None:
                 continue  # a request body a pact cannot carry: broken JSON (a deliberately bad request), cut off
             out[(op.method, op.path, resp.status)] = pact_format.Example(
+                setup=provider_state(store, contract.provider or "", row, op.method),
                 path=row["path"],
                 query=json.loads(row["query"]) if row["query"] else {},
                 request_headers=dict(json.loads(row["request_headers"] or "[]")),
@@ -112,6 +113,55 @@ def consumer_examples(
                 response_content_type=row["response_content_type"],
                 request_text=body[1],
             )
+    return out
+
+
+MAX_SETUP = 20  # recorded requests a provider state replays at most
+
+
+def provider_state(
+    store: Store, provider: str, row: dict[str, Any], method: str
+) -> tuple[dict[str, Any], ...]:
+    """The recorded writes that made the provider answer this exchange as it did, oldest first: for the path
+    and each of its ancestors (`/v1/buckets/b`, `/v1/buckets/b/collections/c`, ...), the last PUT recorded
+    before the exchange (and the PATCHes after it), unless a DELETE came after them. The path itself is left
+    out when the answer says it did not exist yet (a PUT answered 201, a 404). Writes that carried a redacted
+    secret cannot be replayed and are left out; POSTs create children whose ids the provider chooses."""
+    path = row["path"] or "/"
+    segments = [s for s in path.split("/") if s]
+    ancestors = ["/" + "/".join(segments[: i + 1]) for i in range(len(segments))]
+    status = int(row["status"])
+    if (method.upper() == "PUT" and status == 201) or status in (404, 410):
+        ancestors = ancestors[:-1]
+    latest: dict[str, list[dict[str, Any]]] = {}
+    for write in store.writes_before(provider, ancestors, int(row["id"])):
+        verb = write["method"].upper()
+        if verb == "PUT":
+            latest[write["path"]] = [write]
+        elif verb == "PATCH" and latest.get(write["path"]):
+            latest[write["path"]].append(write)
+        elif verb == "DELETE":
+            gone = write["path"].rstrip("/") + "/"
+            latest = {p: ws for p, ws in latest.items() if not (p + "/").startswith(gone)}
+    setup = [_setup_request(write) for ancestor in ancestors for write in latest.get(ancestor, ())]
+    return tuple(request for request in setup if request is not None)[-MAX_SETUP:]
+
+
+def _setup_request(write: dict[str, Any]) -> dict[str, Any] | None:
+    """A recorded write as a provider state's parameter (None: it carried a secret, or a body a pact cannot)."""
+    if any("<redacted:" in (write[k] or "") for k in ("path", "query")):
+        return None
+    if write["request_body"] and b"<redacted:" in bytes(write["request_body"]):
+        return None
+    body = _request_body(write)
+    if body is None:
+        return None
+    out: dict[str, Any] = {"method": write["method"].upper(), "path": write["path"]}
+    if write["query"]:
+        out["query"] = json.loads(write["query"])
+    if body != (None, None):
+        out["contentType"] = write["request_content_type"]
+        out["body"] = body[0] if body[1] is None else body[1]
     return out
 
 

@@ -44,6 +44,7 @@ class Example:
     response_body: Any
     response_content_type: str | None
     request_text: str | None = None  # a body that is not JSON (a form), as text
+    setup: tuple[dict[str, Any], ...] = ()  # recorded writes to replay first (the provider state)
 
 
 def pact_file_name(consumer: str, provider: str) -> str:
@@ -136,17 +137,38 @@ def _interaction(op: Operation, resp: Response, ex: Example, version: int) -> di
             "request": request,
             "response": response,
         }
+    if ex.setup:
+        interaction["providerStates"] = [provider_state(ex.setup)]
     return interaction
 
 
+def provider_state(setup: tuple[dict[str, Any], ...]) -> dict[str, Any]:
+    """The provider state of an interaction: the recorded writes before it, named by what they touched
+    (`"recorded: PUT /v1/buckets/b, PUT /v1/buckets/b/collections/c"`), the requests as parameters."""
+    named = [f"{r['method']} {r['path']}" for r in setup]
+    name = "recorded: " + ", ".join(named[:4]) + (f" and {len(named) - 4} more" if len(named) > 4 else "")
+    return {"name": name, "params": {"requests": list(setup)}}
+
+
+CONDITIONAL = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range"})
+
+
 def _request_headers(ex: Example) -> dict[str, str]:
-    """The recorded request headers that change the answer: `Accept`, `Content-Type` (with a body), and every
-    header the response says it `Vary`s on; never a secret, never one about the connection."""
+    """The recorded request headers that change the answer: `Accept`, `Content-Type` (with a body), every
+    header the response says it `Vary`s on, and the conditions of a conditional request where they, not the
+    data, decided the answer (`If-None-Match: *` always; an ETag or a date when the answer was 412 or 304:
+    on a provider with other data a condition that passed against the recorded ETag would fail); never a
+    secret, never one about the connection."""
     wanted = {"accept", *vary_names(ex.response_headers.items())} - HOP_BY_HOP - {"accept-encoding"}
     headers = {}
     for name, value in sorted(ex.request_headers.items()):
         low = name.lower()
-        if low not in wanted or _REDACTOR.is_secret_name(low) or "<redacted:" in value:
+        if low in CONDITIONAL:
+            if value.strip() != "*" and ex.status not in (304, 412):
+                continue
+        elif low not in wanted:
+            continue
+        if _REDACTOR.is_secret_name(low) or "<redacted:" in value:
             continue
         headers[_header_case(low)] = value
     if (ex.request_body is not None or ex.request_text is not None) and ex.request_content_type:

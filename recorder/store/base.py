@@ -137,6 +137,12 @@ class Store(ABC):
         then the oldest): path, query, headers, bodies, content types, status, truncation flags."""
 
     @abstractmethod
+    def writes_before(self, provider: str, paths: Sequence[str], before_id: int) -> list[dict[str, Any]]:
+        """The successful (2xx) PUT, PATCH, POST and DELETE exchanges to exactly these paths recorded before
+        exchange `before_id`, oldest first: id, method, path, query, request_headers, request_body,
+        request_content_type, request_truncated."""
+
+    @abstractmethod
     def replay_candidates(
         self, provider: str, window: Window, shapes: set[str] | None, sample: int
     ) -> list[Exchange]:

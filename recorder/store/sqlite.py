@@ -305,13 +305,25 @@ class SqliteStore(Store):
         self, provider: str, method: str, shapes: Sequence[str], status: int, consumer: str
     ) -> dict[str, Any] | None:
         rows = self._dicts(
-            "SELECT path, query, request_headers, request_body, request_content_type, status, response_headers,"
+            "SELECT id, path, query, request_headers, request_body, request_content_type, status, response_headers,"
             " response_body, response_content_type, request_truncated, response_truncated FROM exchanges"
             f" WHERE provider = ? AND method = ? AND shape IN ({_marks(shapes)}) AND status = ? AND consumer = ?"
             " ORDER BY length(response_body) DESC, started, uid LIMIT 1",
             [provider, method.upper(), *shapes, status, consumer],
         )
         return rows[0] if rows else None
+
+    @_operational
+    def writes_before(self, provider: str, paths: Sequence[str], before_id: int) -> list[dict[str, Any]]:
+        if not paths:
+            return []
+        return self._dicts(
+            "SELECT id, method, path, query, request_headers, request_body, request_content_type,"
+            " request_truncated FROM exchanges WHERE provider = ? AND id < ?"
+            f" AND path IN ({_marks(paths)}) AND method IN ('PUT', 'PATCH', 'POST', 'DELETE')"
+            " AND status >= 200 AND status < 300 ORDER BY id",
+            [provider, before_id, *paths],
+        )
 
     @_operational
     def replay_candidates(

@@ -86,17 +86,20 @@ def http_json(
         return resp.status, raw.decode(errors="replace")
 
 
-def reset(url: str) -> tuple[int, int]:
-    """Flush the server and create the account again; returns the two statuses."""
-    flushed, _ = http_json(url, "POST", "/v1/__flush__")
-    created, _ = http_json(
-        url,
-        "PUT",
-        f"/v1/accounts/{USER[0]}",
-        {"data": {"password": USER[1]}},
-        {"Authorization": basic_auth()},
+# what empties Kinto as its client suite's fixtures leave it: a flush, then the account the suite authenticates
+# as (also the reset a pact's provider states start from, see pact_verify.py)
+RESET_REQUESTS = [
+    {"method": "POST", "path": "/v1/__flush__"},
+    {"method": "PUT", "path": f"/v1/accounts/{USER[0]}", "body": {"data": {"password": USER[1]}}},
+]
+
+
+def reset(url: str) -> tuple[int, ...]:
+    """Flush the server and create the account again (`RESET_REQUESTS`); returns their statuses."""
+    return tuple(
+        http_json(url, r["method"], r["path"], r.get("body"), {"Authorization": basic_auth()})[0]
+        for r in RESET_REQUESTS
     )
-    return flushed, created
 
 
 def run_suite(python: Path, src: Path, server_url: str, junit: Path, timeout: float) -> procs.Server:

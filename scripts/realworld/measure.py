@@ -221,7 +221,13 @@ def exercised_operations(published: dict[str, Any], raw: list[tuple[str, str]]) 
 # pacts
 
 
-def verify_pacts(pact_dir: Path, url: str, headers: list[str], timeout: float = 300) -> dict[str, Any]:
+def verify_pacts(
+    pact_dir: Path,
+    url: str,
+    headers: list[str],
+    timeout: float = 300,
+    reset: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Every pact file of `pact_dir` through pact_verify.py; per-interaction pass/fail from the results."""
     files = sorted(pact_dir.glob("*.json"))
     total = passed = 0
@@ -237,6 +243,8 @@ def verify_pacts(pact_dir: Path, url: str, headers: list[str], timeout: float = 
         args = [sys.executable, str(HERE / "pact_verify.py"), str(pact), url]
         for h in headers:
             args += ["--header", h]
+        if reset:
+            args += ["--reset", json.dumps(reset)]
         try:
             proc = subprocess.run(
                 args,
