@@ -40,3 +40,22 @@ def test_redirect_hops_to_recorded_operations_are_not_operations(tmp_path):
     assert "PUT /accounts/user" not in operations
     assert "GET /login" in operations  # its target was never recorded: the redirect is what the API does
     assert "POST /__flush__" in operations  # nobody followed it with a POST the API answered
+
+
+def test_drift_does_not_call_a_redirect_hop_an_undocumented_operation(tmp_path):
+    """Export and drift answer "is this an operation" alike: drift of the same traffic against its own export
+    finds no undocumented operation in the hop."""
+    started = "2024-05-01T10:00:00.000Z"
+    entries = []
+    for i in range(4):
+        entries.append(
+            _redirect("PUT", "http://kinto.test/accounts/user", "http://kinto.test/v1/accounts/user", started)
+        )
+        account = {"data": {"id": "user", "last_modified": 1714557600000 + i}}
+        entries.append(har_entry("PUT", "http://kinto.test/v1/accounts/user", 201, account, started))
+    db = tmp_path / "t.db"
+    recorder.import_traffic([har_file(tmp_path / "t.har", entries)], db)
+    exported = tmp_path / "openapi.yaml"
+    recorder.export_openapi(db, exported)
+    report = recorder.drift(db, exported)
+    assert not [f for f in report.findings if f.kind == "operation-undocumented"], report.findings

@@ -4,13 +4,12 @@ providers that negotiate the content type."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
 import pytest
-from support import run_cli, running_proxy
+from support import run_cli, running_proxy, serve
 
 from recorder.contracts import pact_paths
 
@@ -50,15 +49,11 @@ class _Provider(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def provider():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Provider)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        _Provider.broken = False
-        server.shutdown()
-        server.server_close()
+    with serve(_Provider) as url:
+        try:
+            yield url
+        finally:
+            _Provider.broken = False
 
 
 def _verify(pacts: Path, url: str) -> None:
@@ -158,17 +153,13 @@ class _Tracker(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def tracker():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Tracker)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        _Tracker.broken = False
-        _Tracker.calls = 0
-        _Tracker.failures = 1
-        server.shutdown()
-        server.server_close()
+    with serve(_Tracker) as url:
+        try:
+            yield url
+        finally:
+            _Tracker.broken = False
+            _Tracker.calls = 0
+            _Tracker.failures = 1
 
 
 @pytest.mark.parametrize("version", [3, 4])
@@ -252,15 +243,11 @@ class _Store(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def store_provider():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Store)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        _Store.data = {}
-        server.shutdown()
-        server.server_close()
+    with serve(_Store) as url:
+        try:
+            yield url
+        finally:
+            _Store.data = {}
 
 
 def test_provider_states_replay_the_recorded_writes_an_answer_depended_on(store_provider, tmp_path):

@@ -319,10 +319,9 @@ class Recorder:
             "metrics": bool(opts.recorder_metrics_port),
             "contract": opts.recorder_contract or None,
         }
-        if opts.recorder_follow:
+        if opts.recorder_follow:  # the keeper: live drift against `contract` too
             sink_settings["follow"] = {
-                "retention": settings.retention.model_dump() if settings.retention.enabled else None,
-                "contract": opts.recorder_contract or None,
+                "retention": settings.retention.model_dump() if settings.retention.enabled else None
             }
         session = {
             "id": self.session_id,

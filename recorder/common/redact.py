@@ -39,6 +39,19 @@ STRUCTURAL_HEADERS = frozenset(
 )  # fmt: skip
 MIN_SECRET_LENGTH = 13  # the shortest value any built-in pattern matches ("Bearer abcdefgh", a 13-digit card)
 PLACEHOLDER_RE = re.compile(r"<redacted:([a-z-]+)(?::(\d+))?>")
+_MARKER = "<redacted:"
+
+
+def holds_redacted(*values: str | bytes | bytearray | memoryview | None) -> bool:
+    """True when any stored text holds a redacted secret (a request carrying one cannot be sent again)."""
+    for value in values:
+        if isinstance(value, str):
+            if _MARKER in value:
+                return True
+        elif value is not None and _MARKER.encode() in bytes(value):
+            return True
+    return False
+
 
 SECRET_HEADERS = frozenset(
     {

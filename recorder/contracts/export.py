@@ -8,6 +8,7 @@ from typing import Any
 
 from recorder.common.http import is_json_media_type
 from recorder.common.jsonvalues import NOT_JSON, json_body
+from recorder.common.redact import holds_redacted
 from recorder.contracts import jsonschema as jsonschema_format
 from recorder.contracts import openapi as openapi_format
 from recorder.contracts import pact as pact_format
@@ -91,7 +92,7 @@ def consumer_examples(
             row = store.pact_example(contract.provider or "", op.method, shapes, int(resp.status), consumer)
             if row is None:
                 continue
-            if "<redacted:" in (row["path"] or "") or "<redacted:" in (row["query"] or ""):
+            if holds_redacted(row["path"], row["query"]):
                 continue  # never replay a redacted secret
             if not pact_verifiable(resp.status):
                 continue
@@ -99,7 +100,7 @@ def consumer_examples(
             if body is None:
                 continue  # a request body a pact cannot carry: broken JSON (a deliberately bad request), cut off
             out[(op.method, op.path, resp.status)] = pact_format.Example(
-                setup=provider_state(store, contract.provider or "", row, op.method),
+                setup=recorded_setup(store, contract.provider or "", row, op.method),
                 path=row["path"],
                 query=json.loads(row["query"]) if row["query"] else {},
                 request_headers=dict(json.loads(row["request_headers"] or "[]")),
@@ -119,7 +120,7 @@ def consumer_examples(
 MAX_SETUP = 20  # recorded requests a provider state replays at most
 
 
-def provider_state(
+def recorded_setup(
     store: Store, provider: str, row: dict[str, Any], method: str
 ) -> tuple[dict[str, Any], ...]:
     """The recorded writes that made the provider answer this exchange as it did, oldest first: for the path
@@ -149,9 +150,7 @@ def provider_state(
 
 def _setup_request(write: dict[str, Any]) -> dict[str, Any] | None:
     """A recorded write as a provider state's parameter (None: it carried a secret, or a body a pact cannot)."""
-    if any("<redacted:" in (write[k] or "") for k in ("path", "query")):
-        return None
-    if write["request_body"] and b"<redacted:" in bytes(write["request_body"]):
+    if holds_redacted(write["path"], write["query"], write["request_body"]):
         return None
     body = _request_body(write)
     if body is None:

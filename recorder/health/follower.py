@@ -102,18 +102,22 @@ class Follower:
 
     def arrived(self, count: int) -> None:
         """`count` exchanges were just written (the store process calls this after each batch)."""
-        now = time.monotonic()
         if count:
+            now = time.monotonic()
             self._arrivals.append((now, count))
+            self._last_second(now)
             if self._behind_since is None:
                 self._behind_since = now
-        while self._arrivals and self._arrivals[0][0] < now - 1.0:
-            self._arrivals.popleft()
 
     def busy(self) -> bool:
         """Exchanges arrive faster than `BUSY_RATE` per second."""
-        self.arrived(0)
-        return sum(count for _, count in self._arrivals) >= BUSY_RATE
+        return self._last_second(time.monotonic()) >= BUSY_RATE
+
+    def _last_second(self, now: float) -> int:
+        """Exchanges written during the second before `now` (older arrivals are forgotten)."""
+        while self._arrivals and self._arrivals[0][0] < now - 1.0:
+            self._arrivals.popleft()
+        return sum(count for _, count in self._arrivals)
 
     def tick(self, pending: Callable[[], bool] = lambda: False, *, everything: bool = False) -> None:
         """Do what is due: fold (all of it while traffic is light, stopping early when `pending()` says more

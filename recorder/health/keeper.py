@@ -43,13 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings: dict[str, Any] = json.loads(args.settings)
     emit = json_lines(sys.stdout)
     writer = store_writer(args.db, settings, json.loads(args.session), emit)
-    follow = settings.get("follow") or {}
     contract = None
-    if follow.get("contract"):
+    if settings.get("contract"):
         from recorder.contracts.load import load_contract
 
-        contract = load_contract(follow["contract"])
-    retention = follow.get("retention")
+        contract = load_contract(settings["contract"])
+    retention = (settings.get("follow") or {}).get("retention")
 
     def log(line: str) -> None:  # live drift findings: one line each, in the proxy's log
         sys.stderr.write(line + "\n")

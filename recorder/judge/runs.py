@@ -13,7 +13,7 @@ from recorder.common.times import now_iso
 from recorder.errors import RecorderError
 from recorder.judge.drift import ExampleRow, ExampleSource, compare
 from recorder.learn.finalize import subschemas
-from recorder.learn.observed import shape_info
+from recorder.learn.observed import redirect_hops, shape_info
 from recorder.learn.paths import template_paths
 from recorder.learn.summaries import (
     OperationSummary,
@@ -92,7 +92,12 @@ def observed_summaries(store: Store, provider: str, window: Window) -> list[Oper
     return list(summarize_exchanges(store.exchanges(provider, window)).values())
 
 
-def _group_unmatched(summaries: list[OperationSummary]) -> dict[str, list[OperationSummary]]:
+def _group_unmatched(
+    summaries: list[OperationSummary], hops: set[tuple[str, str]] | None = None
+) -> dict[str, list[OperationSummary]]:
+    """Summaries no documented operation matched, grouped by learned template; redirect hops left out (they
+    are no operations: `learn.observed.redirect_hops`)."""
+    summaries = [s for s in summaries if (s.method, s.shape) not in (hops or set())]
     templates = template_paths(shape_info(s) for s in summaries)
     groups: dict[str, list[OperationSummary]] = {}
     for s in summaries:
@@ -115,13 +120,18 @@ def run_drift(
         window = Window(window.since, window.until, contract.consumer)  # a pact speaks for one consumer
     name = choose_provider(store, contract, provider)
     summaries = observed_summaries(store, name, window)
+    hops = redirect_hops(summaries)
+
+    def undocumented(unmatched: list[OperationSummary]) -> dict[str, list[OperationSummary]]:
+        return _group_unmatched(unmatched, hops)
+
     result = compare(
-        contract, summaries, DatabaseExamples(store, name, window), undocumented_templates=_group_unmatched
+        contract, summaries, DatabaseExamples(store, name, window), undocumented_templates=undocumented
     )
     findings = result.findings
     if contract.consumer:  # a pact: it ignores fields it does not mention
         findings = [f for f in findings if f.kind != "field-undocumented"]
-    traffic = _traffic(result.matched, _group_unmatched(result.unmatched))
+    traffic = _traffic(result.matched, undocumented(result.unmatched))
     notes = []
     if not summaries:
         notes.append("no traffic in the selected window")

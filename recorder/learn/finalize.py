@@ -312,9 +312,8 @@ def _finalize_object(
     return schema
 
 
-Pooled = tuple[
-    dict[str, Any], int | None
-]  # a field's pooled evidence, and the entities its objects told apart
+# a field's pooled evidence, and the entities its objects told apart
+Pooled = tuple[dict[str, Any], int | None]
 _SCALARS = ("string", "integer", "number", "boolean")
 
 
@@ -403,11 +402,11 @@ def _pooled_enum(
     thin = stats.get("n", 0) < th.min_enum or (entities is not None and len(own) * 2 > entities)
     if not thin:
         return schema
-    summary, entities = pooled
+    summary, pooled_entities = pooled
     part = next((p for p in subschemas(summary) if p["type"] == "string"), None)
     pstats = part.get("x-stats", {}) if part is not None else {}
     values = pstats.get("vals")
-    if values and _is_enum(values, pstats.get("n", 0), pstats, th, name, entities):
+    if values and _is_enum(values, pstats.get("n", 0), pstats, th, name, pooled_entities):
         schema["enum"] = sorted(v for v, _ in own)
     return schema
 

@@ -331,7 +331,7 @@ def _merge_validated_values(node: _Node, depth: int, answered: frozenset[str]) -
 
 def _refused(node: _Node) -> bool:
     infos = [info for _, info in node.infos()]
-    return bool(infos) and all(info.rejected and not info.success for info in infos)
+    return bool(infos) and all(info.rejected for info in infos)
 
 
 def _join_params(node: _Node, depth: int) -> bool:
